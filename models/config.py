@@ -1,0 +1,58 @@
+"""Configuration owned by the model and the trainer; `study.config` composes it with the data config.
+
+Defaults follow `shared/paper.md`: what the sources state, and the recommended reading where they are silent
+(§5.4, §7). Every open question of the paper is an option here rather than a hard-coded guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ModelKind = Literal["lstm", "r_lstm", "p_lstm", "transformer"]
+AUX_KINDS = ("r_lstm", "p_lstm")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: ModelKind = "r_lstm"
+    d_embed: int = 128  # token embedding [S]
+    d_hidden: int = 128  # main LSTM units [S]
+    d_ffn: int = 256  # classifier hidden width, "FFN (256, 256, N)" [S]; one hidden layer (§7 Q10)
+    ffn_layers: int = 1  # hidden layers of the classifier FFN (§7 Q10: 1; the other reading is 2)
+    dropconnect: float = 0.5  # DropConnect on the last FFN layer of classifier and auxiliary heads [B]
+    # Transformer baseline of comparable size (§7 Q12): pre-norm encoder, learned positions, mean pooling.
+    transformer_layers: int = 2
+    transformer_heads: int = 4
+    transformer_ffn: int = 256
+    transformer_dropout: float = 0.1
+
+
+@dataclass(frozen=True)
+class AuxConfig:
+    weight: float = 1.0  # total loss = supervised + weight * auxiliary (§7 Q8)
+    segment_len: int = 600  # tokens reconstructed (r-LSTM) or predicted (p-LSTM) per anchor [S]
+    anchors: int = 1  # anchors per example [S]
+    truncation: int = 300  # main-LSTM steps the auxiliary gradient reaches [S]
+    pretrain_epochs: int = 20  # auxiliary-only epochs before joint training (§7 Q11)
+    anchor_sampling: Literal["per_example", "per_batch"] = "per_example"  # §7 Q4
+    decoder_units: int = 256  # top layer of the 2-layer auxiliary LSTM [S]
+    # Bottom layer of the auxiliary LSTM: `copy` has d_hidden units and takes the main (h, c) as is;
+    # `project` has decoder_units units and starts from a learned linear map of (h, c) (§7 Q2).
+    decoder_init: Literal["copy", "project"] = "copy"
+    decoder_truncation: int | None = None  # BPTT chunk of the auxiliary LSTM; null = whole segment (§7 Q6)
+    teacher_forcing: bool = True  # r-LSTM decoder reads ground truth, else its own argmax (§7 Q7)
+    share_embedding: bool = True  # r-LSTM decoder reads the main embedding table (§5.4)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 100  # joint (or, without auxiliary loss, supervised) epochs (§7 Q11)
+    truncation: int | None = 300  # BPTT steps of the supervised loss; null = full BPTT
+    supervised_grad: Literal["lstm", "head_only"] = "lstm"  # head_only: the paper's no-backprop extreme
+    optimizer: Literal["rmsprop", "adam"] = "rmsprop"  # [B]
+    lr: float = 1e-3  # [B]
+    grad_clip: float | None = 1.0  # global norm (§5.4)
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    eval_batch_size: int = 512

@@ -1,0 +1,192 @@
+"""The framework-free trainer: `fit` runs the auxiliary-only pretraining phase, then joint training.
+
+It knows nothing of Ray or MLflow: batches come from callables, metrics leave through `on_epoch`, and a
+distributed runner wraps it rather than changing it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from models.checkpoint import load_checkpoint, save_checkpoint
+from models.config import AuxConfig, TrainConfig
+from models.lstm import LSTMClassifier
+from models.metrics import PeakMemory, SumMetrics, peak_rss_mb
+from models.truncated import LossTerms, Phase, lstm_loss_terms, sample_anchors
+
+Batch = tuple[torch.Tensor, torch.Tensor]  # tokens (B, T) integer, labels (B,) int64
+TrainBatches = Callable[[torch.Generator], Iterable[Batch]]  # one epoch, shuffled with the generator
+EvalBatches = Callable[[], Iterable[Batch]]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("train.device is 'cuda' but no CUDA device is visible; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def has_aux(model: nn.Module) -> bool:
+    return isinstance(model, LSTMClassifier) and model.aux is not None
+
+
+def phase_of(epoch: int, model: nn.Module, aux: AuxConfig) -> Phase:
+    return "pretrain" if has_aux(model) and epoch < aux.pretrain_epochs else "joint"
+
+
+def compute_losses(
+    model: nn.Module,
+    tokens: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    train: TrainConfig,
+    aux: AuxConfig,
+    phase: Phase,
+    anchor_generator: torch.Generator,
+) -> LossTerms:
+    """Loss terms of one batch for any model kind; anchors are drawn afresh for every batch."""
+    if isinstance(model, LSTMClassifier):
+        anchors = None
+        if model.aux is not None:
+            anchors = sample_anchors(tokens.shape[0], tokens.shape[1], model.kind, aux, anchor_generator)
+        return lstm_loss_terms(model, tokens, labels, anchors, train=train, aux=aux, phase=phase)
+    logits = model(tokens)
+    main = F.cross_entropy(logits, labels)
+    return LossTerms(total=main, main=main, aux=torch.zeros_like(main), logits=logits)
+
+
+def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
+    if train.optimizer == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=train.lr)
+    return torch.optim.Adam(model.parameters(), lr=train.lr)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -> SumMetrics:
+    """Accuracy and cross-entropy over full forward passes (truncation only ever cuts gradients)."""
+    model.eval()
+    metrics = SumMetrics()
+    for tokens, labels in batches:
+        tokens, labels = tokens.to(device).long(), labels.to(device)
+        logits = model(tokens)
+        metrics.add("accuracy", (logits.argmax(-1) == labels).float().mean().item(), len(labels))
+        metrics.add("loss", F.cross_entropy(logits, labels).item(), len(labels))
+    return metrics
+
+
+@dataclass
+class TrainState:
+    """Everything `fit` needs to resume exactly: saved in every checkpoint."""
+
+    epoch: int = 0  # epochs completed
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _generators(seed: int) -> dict[str, torch.Generator]:
+    # Separate streams, so changing the anchor sampling does not change the data order.
+    return {
+        "data": torch.Generator().manual_seed(seed + 1),
+        "anchors": torch.Generator().manual_seed(seed + 2),
+    }
+
+
+def fit(
+    model: nn.Module,
+    *,
+    train_batches: TrainBatches,
+    val_batches: EvalBatches,
+    train: TrainConfig,
+    aux: AuxConfig,
+    device: torch.device,
+    checkpoint_path: Path | None = None,
+    resume: bool = False,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> TrainState:
+    """Train `model` for aux.pretrain_epochs (auxiliary kinds only) + train.epochs epochs.
+
+    After every epoch: validation accuracy, a checkpoint (when `checkpoint_path` is set) and `on_epoch(metrics)`.
+    With `resume`, an existing checkpoint restores model, optimizer, epoch and RNG states first.
+    """
+    model.to(device)
+    optimizer = build_optimizer(model, train)
+    generators = _generators(train.seed)
+    state = TrainState()
+    if resume and checkpoint_path is not None and checkpoint_path.exists():
+        saved = load_checkpoint(checkpoint_path, map_location=device)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        for name, gen in generators.items():
+            gen.set_state(saved["rng"][name])
+        torch.set_rng_state(saved["rng"]["torch"])
+        state = TrainState(epoch=saved["epoch"], history=saved["history"])
+    total_epochs = (aux.pretrain_epochs if has_aux(model) else 0) + train.epochs
+    memory = PeakMemory(device, baseline_mb=peak_rss_mb())
+
+    while state.epoch < total_epochs:
+        phase = phase_of(state.epoch, model, aux)
+        memory.start()
+        model.train()
+        sums, tokens_seen = SumMetrics(), 0
+        started = time.perf_counter()
+        for tokens, labels in train_batches(generators["data"]):
+            tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
+            terms = compute_losses(
+                model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=generators["anchors"]
+            )
+            optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            if train.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+            optimizer.step()
+            n = len(labels)
+            sums.add("loss", terms.total.item(), n)
+            sums.add("loss_main", terms.main.item(), n)
+            sums.add("loss_aux", terms.aux.item(), n)
+            if terms.logits is not None:
+                sums.add("accuracy", (terms.logits.argmax(-1) == labels).float().mean().item(), n)
+            tokens_seen += tokens.numel()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_seconds = time.perf_counter() - started
+        val = evaluate(model, val_batches(), device)
+        state.epoch += 1
+        metrics: dict[str, Any] = {
+            "epoch": state.epoch,
+            "epochs": total_epochs,
+            "phase": phase,
+            **{f"train/{k}": v for k, v in sums.means().items()},
+            "val/accuracy": val.mean("accuracy"),
+            "val/loss": val.mean("loss"),
+            "tokens_per_second": tokens_seen / train_seconds,
+            "peak_memory_mb": memory.peak_mb(),
+            "epoch_seconds": time.perf_counter() - started,
+        }
+        if not math.isfinite(metrics["train/loss"]):
+            raise FloatingPointError(f"training loss became {metrics['train/loss']} in epoch {state.epoch}")
+        state.history.append(metrics)
+        if checkpoint_path is not None:
+            rng = {name: gen.get_state() for name, gen in generators.items()}
+            rng["torch"] = torch.get_rng_state()
+            save_checkpoint(
+                checkpoint_path,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "epoch": state.epoch,
+                    "history": state.history,
+                    "rng": rng,
+                },
+            )
+        if on_epoch is not None:
+            on_epoch(metrics)
+    return state

@@ -1,0 +1,52 @@
+"""The main network: token embedding, 1-layer LSTM over the whole sequence, classifier on the final state.
+
+With `kind` r_lstm or p_lstm it also owns the auxiliary LSTM. How gradients are truncated lives in
+`models.truncated`; this module only holds the layers and the untruncated forward used for evaluation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.aux_lstm import AuxLSTM
+from models.config import AuxConfig, ModelConfig
+from models.heads import FeedForwardHead
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int) -> None:
+        super().__init__()
+        self.kind = cfg.kind
+        self.embed = nn.Embedding(vocab_size, cfg.d_embed)
+        self.lstm = nn.LSTM(cfg.d_embed, cfg.d_hidden, batch_first=True)
+        self.classifier = FeedForwardHead(
+            cfg.d_hidden, cfg.d_ffn, num_classes, n_hidden=cfg.ffn_layers, dropconnect=cfg.dropconnect
+        )
+        self.aux: AuxLSTM | None = None
+        self.aux_embed: nn.Embedding | None = None  # r-LSTM decoder's own table when not shared
+        if cfg.kind == "r_lstm":
+            self.aux = AuxLSTM(
+                cfg.d_embed, cfg.d_hidden, vocab_size, aux, d_ffn=cfg.d_ffn, dropconnect=cfg.dropconnect
+            )
+            if not aux.share_embedding:
+                self.aux_embed = nn.Embedding(vocab_size, cfg.d_embed)
+        elif cfg.kind == "p_lstm":
+            # Stacked on the main LSTM: it reads main outputs, not raw tokens (§2.6).
+            self.aux = AuxLSTM(
+                cfg.d_hidden, cfg.d_hidden, vocab_size, aux, d_ffn=cfg.d_ffn, dropconnect=cfg.dropconnect
+            )
+
+    def decoder_embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        return (self.aux_embed or self.embed)(tokens)
+
+    def run(
+        self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Main LSTM over tokens (N, S) from state ((1, N, H) each, or zeros) -> outputs (N, S, H), state."""
+        return self.lstm(self.embed(tokens), state)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, C) from the final state after reading all of tokens (B, T)."""
+        _, (h, _) = self.run(tokens)
+        return self.classifier(h[0])

@@ -1,0 +1,39 @@
+"""Transformer encoder baseline of size comparable to the LSTM (§7 Q12): it reads the whole sequence at once."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from models.config import ModelConfig
+from models.heads import FeedForwardHead
+
+
+class TransformerClassifier(nn.Module):
+    """Token + learned position embeddings, pre-norm encoder, mean pooling over time, FFN classifier."""
+
+    kind = "transformer"
+
+    def __init__(self, cfg: ModelConfig, *, vocab_size: int, num_classes: int, seq_len: int) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, cfg.d_embed)
+        self.position = nn.Parameter(torch.randn(seq_len, cfg.d_embed) * 0.02)
+        layer = nn.TransformerEncoderLayer(
+            cfg.d_embed,
+            cfg.transformer_heads,
+            cfg.transformer_ffn,
+            dropout=cfg.transformer_dropout,
+            batch_first=True,
+            norm_first=True,
+        )
+        # Nested-tensor fast path is for padded batches; ours are dense, and it warns with norm_first.
+        self.encoder = nn.TransformerEncoder(layer, cfg.transformer_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(cfg.d_embed)
+        self.classifier = FeedForwardHead(
+            cfg.d_embed, cfg.d_ffn, num_classes, n_hidden=cfg.ffn_layers, dropconnect=cfg.dropconnect
+        )
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Class logits (B, C) from tokens (B, T)."""
+        x = self.embed(tokens) + self.position[: tokens.shape[1]]
+        return self.classifier(self.norm(self.encoder(x)).mean(dim=1))

@@ -1,0 +1,97 @@
+"""A deliberately naive reference of the truncated losses: one example, one time step at a time.
+
+Every window re-runs the main LSTM from position 0 and detaches the state exactly where the window starts,
+so it shares nothing with the fast path's split no-grad pass, index gathering or batched decoder.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from models.config import AuxConfig, TrainConfig
+from models.lstm import LSTMClassifier
+
+
+def _detached(state):
+    return None if state is None else tuple(s.detach() for s in state)
+
+
+def main_states(model: LSTMClassifier, tokens: torch.Tensor, stop: int, detach_at: int | None):
+    """Step through tokens[:stop] (1-D); returns the list of (h_t, c_t), each (H,), detached before `detach_at`."""
+    state, states = None, []
+    for t in range(stop):
+        if t == detach_at:
+            state = _detached(state)
+        _, state = model.lstm(model.embed(tokens[t].view(1, 1)), state)
+        states.append((state[0][0, 0], state[1][0, 0]))
+    return states
+
+
+def aux_step_logits(model: LSTMClassifier, inputs: list[torch.Tensor], h: torch.Tensor, c: torch.Tensor,
+                    chunk: int | None, feedback=None):
+    """Run the 2-layer auxiliary LSTM one step at a time from the main (h, c); optional argmax feedback."""
+    aux = model.aux
+    if aux.init_proj is not None:
+        h, c = aux.init_proj(torch.cat([h, c])).chunk(2)
+    bottom = (h.view(1, 1, -1), c.view(1, 1, -1))
+    zeros = h.new_zeros(1, 1, aux.top.hidden_size)
+    top = (zeros, zeros)
+    logits, x = [], inputs[0]
+    for j in range(len(inputs)):
+        if chunk and j and j % chunk == 0:
+            bottom, top = _detached(bottom), _detached(top)
+        if j and feedback is None:
+            x = inputs[j]
+        out, bottom = aux.bottom(x.view(1, 1, -1), bottom)
+        out, top = aux.top(out, top)
+        logits.append(aux.head(out[0, 0]))
+        if feedback is not None:
+            x = feedback(logits[-1].argmax())
+    return logits
+
+
+def naive_loss_terms(model: LSTMClassifier, tokens, labels, anchors, *, train: TrainConfig, aux: AuxConfig,
+                     phase: str):
+    batch, seq_len = tokens.shape
+    zero = torch.zeros((), dtype=model.lstm.weight_hh_l0.dtype)
+    main = zero
+    if phase == "joint":
+        K = train.truncation
+        detach_at = None if K is None or K >= seq_len else seq_len - K
+        losses = []
+        for b in range(batch):
+            h, _ = main_states(model, tokens[b], seq_len, detach_at)[-1]
+            if train.supervised_grad == "head_only":
+                h = h.detach()
+            losses.append(F.cross_entropy(model.classifier(h)[None], labels[b : b + 1]))
+        main = torch.stack(losses).mean()
+
+    aux_loss = zero
+    if model.aux is not None and anchors is not None:
+        L, G = aux.segment_len, aux.truncation
+        token_losses = []
+        for b in range(batch):
+            for a in anchors[b].tolist():
+                if model.kind == "r_lstm":
+                    window = min(G, L + 1)
+                    h, c = main_states(model, tokens[b], a + 1, a - window + 1)[a]
+                    segment = tokens[b, a - L : a]
+                    embed = model.decoder_embed
+                    inputs = [embed(segment[j]) for j in range(L - 1)]
+                    feedback = None if aux.teacher_forcing else embed
+                    logits = aux_step_logits(model, inputs, h, c, aux.decoder_truncation, feedback)
+                    targets = segment[1:]
+                else:
+                    window = min(G, L - 1)
+                    states = main_states(model, tokens[b], a + L, a + 1)
+                    h, c = (s.detach() for s in states[a])
+                    inputs = [states[a + j][0] if 1 <= j <= window else states[a + j][0].detach() for j in range(L)]
+                    logits = aux_step_logits(model, inputs, h, c, aux.decoder_truncation)
+                    targets = tokens[b, a + 1 : a + L + 1]
+                for logit, target in zip(logits, targets):
+                    token_losses.append(F.cross_entropy(logit[None], target[None]))
+        aux_loss = torch.stack(token_losses).mean()
+
+    total = aux_loss if phase == "pretrain" else main + aux.weight * aux_loss
+    return total, main, aux_loss
