@@ -9,8 +9,15 @@ import torch
 
 from models import AuxConfig, ModelConfig, TrainConfig, build_model
 
-TINY_MODEL = ModelConfig(d_embed=5, d_hidden=4, d_ffn=6, dropconnect=0.0, transformer_heads=1, transformer_ffn=8,
-                         transformer_dropout=0.0)
+TINY_MODEL = ModelConfig(
+    d_embed=5,
+    d_hidden=4,
+    d_ffn=6,
+    dropconnect=0.0,
+    transformer_heads=1,
+    transformer_ffn=8,
+    transformer_dropout=0.0,
+)
 TINY_AUX = AuxConfig(segment_len=4, anchors=2, truncation=3, decoder_units=3, pretrain_epochs=0)
 TINY_TRAIN = TrainConfig(truncation=5)
 SEQ_LEN, VOCAB, CLASSES = 12, 16, 3

