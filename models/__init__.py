@@ -17,9 +17,7 @@ def _lstm(cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int
     return LSTMClassifier(cfg, aux, vocab_size=vocab_size, num_classes=num_classes)
 
 
-def _transformer(
-    cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int, seq_len: int
-) -> nn.Module:
+def _transformer(cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int, seq_len: int) -> nn.Module:
     return TransformerClassifier(cfg, vocab_size=vocab_size, num_classes=num_classes, seq_len=seq_len)
 
 

@@ -79,8 +79,8 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -
     for tokens, labels in batches:
         tokens, labels = tokens.to(device).long(), labels.to(device)
         logits = model(tokens)
-        metrics.add("accuracy", (logits.argmax(-1) == labels).float().mean().item(), len(labels))
-        metrics.add("loss", F.cross_entropy(logits, labels).item(), len(labels))
+        metrics.add("accuracy", (logits.argmax(-1) == labels).sum().item(), len(labels))
+        metrics.add("loss", F.cross_entropy(logits, labels, reduction="sum").item(), len(labels))
     return metrics
 
 
@@ -122,12 +122,14 @@ def fit(
     generators = _generators(train.seed)
     state = TrainState()
     if resume and checkpoint_path is not None and checkpoint_path.exists():
-        saved = load_checkpoint(checkpoint_path, map_location=device)
+        saved = load_checkpoint(checkpoint_path)  # CPU: RNG states must stay there
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         for name, gen in generators.items():
             gen.set_state(saved["rng"][name])
         torch.set_rng_state(saved["rng"]["torch"])
+        if "cuda" in saved["rng"] and device.type == "cuda":
+            torch.cuda.set_rng_state(saved["rng"]["cuda"], device)
         state = TrainState(epoch=saved["epoch"], history=saved["history"])
     total_epochs = (aux.pretrain_epochs if has_aux(model) else 0) + train.epochs
     memory = PeakMemory(device, baseline_mb=peak_rss_mb())
@@ -141,7 +143,13 @@ def fit(
         for tokens, labels in train_batches(generators["data"]):
             tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
             terms = compute_losses(
-                model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=generators["anchors"]
+                model,
+                tokens,
+                labels,
+                train=train,
+                aux=aux,
+                phase=phase,
+                anchor_generator=generators["anchors"],
             )
             optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
@@ -149,11 +157,11 @@ def fit(
                 nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
             optimizer.step()
             n = len(labels)
-            sums.add("loss", terms.total.item(), n)
-            sums.add("loss_main", terms.main.item(), n)
-            sums.add("loss_aux", terms.aux.item(), n)
+            sums.add("loss", terms.total.item() * n, n)
+            sums.add("loss_main", terms.main.item() * n, n)
+            sums.add("loss_aux", terms.aux.item() * n, n)
             if terms.logits is not None:
-                sums.add("accuracy", (terms.logits.argmax(-1) == labels).float().mean().item(), n)
+                sums.add("accuracy", (terms.logits.argmax(-1) == labels).sum().item(), n)
             tokens_seen += tokens.numel()
         if device.type == "cuda":
             torch.cuda.synchronize(device)
@@ -177,6 +185,8 @@ def fit(
         if checkpoint_path is not None:
             rng = {name: gen.get_state() for name, gen in generators.items()}
             rng["torch"] = torch.get_rng_state()
+            if device.type == "cuda":  # dropout and DropConnect masks on the GPU
+                rng["cuda"] = torch.cuda.get_rng_state(device)
             save_checkpoint(
                 checkpoint_path,
                 {

@@ -26,9 +26,7 @@ class LSTMClassifier(nn.Module):
         self.aux: AuxLSTM | None = None
         self.aux_embed: nn.Embedding | None = None  # r-LSTM decoder's own table when not shared
         if cfg.kind == "r_lstm":
-            self.aux = AuxLSTM(
-                cfg.d_embed, cfg.d_hidden, vocab_size, aux, d_ffn=cfg.d_ffn, dropconnect=cfg.dropconnect
-            )
+            self.aux = AuxLSTM(cfg.d_embed, cfg.d_hidden, vocab_size, aux, d_ffn=cfg.d_ffn, dropconnect=cfg.dropconnect)
             if not aux.share_embedding:
                 self.aux_embed = nn.Embedding(vocab_size, cfg.d_embed)
         elif cfg.kind == "p_lstm":

@@ -9,14 +9,14 @@ import torch
 
 
 class SumMetrics:
-    """Named (sum, count) pairs. `add` takes a per-batch mean with its count, or a sum with count 0."""
+    """Named (sum, count) pairs; `mean` divides only when asked, after any cross-worker addition."""
 
     def __init__(self) -> None:
         self.sums: dict[str, float] = defaultdict(float)
         self.counts: dict[str, float] = defaultdict(float)
 
-    def add(self, name: str, mean: float, count: float) -> None:
-        self.sums[name] += mean * count
+    def add(self, name: str, total: float, count: float) -> None:
+        self.sums[name] += total
         self.counts[name] += count
 
     def mean(self, name: str) -> float:

@@ -183,6 +183,4 @@ def validate(cfg: RunConfig) -> None:
             "aux.decoder_truncation",
             "must be null (whole segment) or >= 1",
         )
-        _check(
-            m.kind == "r_lstm" or a.teacher_forcing, "aux.teacher_forcing", "false only applies to r_lstm"
-        )
+        _check(m.kind == "r_lstm" or a.teacher_forcing, "aux.teacher_forcing", "false only applies to r_lstm")

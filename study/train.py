@@ -31,13 +31,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="dataset cache (default: $AUXLSTM_DATA_DIR or ~/.cache/auxlstm)")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt if present")
     parser.add_argument(
-        "--smoke-test", action="store_true", help="1 epoch (+1 pretraining) on 256 examples: checks the set-up"
+        "--smoke-test",
+        action="store_true",
+        help="1 epoch (+1 pretraining) on 256 examples: checks the set-up",
     )
     return parser.parse_args(argv)
 
 
 def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(int(round(seconds)), 60)
+    minutes, seconds = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 

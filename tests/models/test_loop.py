@@ -1,0 +1,80 @@
+"""The framework-free trainer: phases, reported metrics, checkpoints and exact resumption."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from models.loop import fit
+from tests.models.conftest import CLASSES, SEQ_LEN, TINY_AUX, TINY_TRAIN, VOCAB, tiny_model
+
+REPORTED = {"train/loss", "train/loss_main", "train/loss_aux", "val/accuracy", "tokens_per_second", "peak_memory_mb"}
+
+
+def _data(n: int = 24):
+    gen = torch.Generator().manual_seed(5)
+    tokens = torch.randint(0, VOCAB, (n, SEQ_LEN), generator=gen, dtype=torch.uint8)
+    labels = torch.randint(0, CLASSES, (n,), generator=gen)
+
+    def train_batches(order_gen: torch.Generator):
+        order = torch.randperm(n, generator=order_gen)
+        for i in range(0, n, 8):
+            yield tokens[order[i : i + 8]], labels[order[i : i + 8]]
+
+    return train_batches, lambda: [(tokens, labels)]
+
+
+def _fit(model, *, epochs, pretrain=1, **kwargs):
+    train_batches, val_batches = _data()
+    return fit(
+        model,
+        train_batches=train_batches,
+        val_batches=val_batches,
+        train=dataclasses.replace(TINY_TRAIN, epochs=epochs),
+        aux=dataclasses.replace(TINY_AUX, pretrain_epochs=pretrain),
+        device=torch.device("cpu"),
+        **kwargs,
+    )
+
+
+def test_pretraining_then_joint_training_reports_every_metric():
+    model = tiny_model("r_lstm", dropconnect=0.5)
+    classifier_before = [p.clone() for p in model.classifier.parameters()]
+    reported = []
+    state = _fit(model, epochs=2, pretrain=1, on_epoch=lambda m: reported.append(dict(m)))
+    assert [m["phase"] for m in reported] == ["pretrain", "joint", "joint"]
+    assert state.epoch == 3 and state.history == reported
+    for metrics in reported:
+        assert REPORTED <= metrics.keys()
+        assert metrics["tokens_per_second"] > 0 and metrics["peak_memory_mb"] >= 0
+        assert 0 <= metrics["val/accuracy"] <= 1
+    assert reported[0]["train/loss_main"] == 0 and reported[0]["train/loss_aux"] > 0
+    assert reported[1]["train/loss_main"] > 0
+    assert reported[1]["train/loss"] > reported[1]["train/loss_main"]
+    # only the joint phase moves the classifier
+    pretrain_only = tiny_model("r_lstm", dropconnect=0.5)
+    _fit(pretrain_only, epochs=0, pretrain=1)
+    assert all(torch.equal(a, b) for a, b in zip(classifier_before, pretrain_only.classifier.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(classifier_before, model.classifier.parameters()))
+
+
+def test_models_without_auxiliary_loss_skip_pretraining():
+    state = _fit(tiny_model("lstm"), epochs=2, pretrain=5)
+    assert [m["phase"] for m in state.history] == ["joint", "joint"]
+    assert all(m["train/loss_aux"] == 0 for m in state.history)
+
+
+def test_resuming_from_a_checkpoint_reproduces_an_uninterrupted_run(tmp_path):
+    straight = tiny_model("p_lstm", dropconnect=0.5)
+    _fit(straight, epochs=3, pretrain=1)
+
+    interrupted = tiny_model("p_lstm", dropconnect=0.5)
+    path = tmp_path / "checkpoint.pt"
+    _fit(interrupted, epochs=1, pretrain=1, checkpoint_path=path)
+    assert path.exists() and not path.with_name("checkpoint.pt.tmp").exists()
+    resumed = tiny_model("p_lstm", seed=123, dropconnect=0.5)  # different init: everything must come from disk
+    state = _fit(resumed, epochs=3, pretrain=1, checkpoint_path=path, resume=True)
+    assert state.epoch == 4 and [m["epoch"] for m in state.history] == [1, 2, 3, 4]
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
