@@ -84,6 +84,57 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -
     return metrics
 
 
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable[Batch],
+    *,
+    train: TrainConfig,
+    aux: AuxConfig,
+    phase: Phase,
+    anchor_generator: torch.Generator,
+    device: torch.device,
+) -> tuple[SumMetrics, int]:
+    """One pass over `batches`; returns the summed train metrics and the number of tokens read."""
+    model.train()
+    # Summed on the device and read once at the end: no host sync per step.
+    running = torch.zeros(5, dtype=torch.float64, device=device)  # loss, main, aux, correct, scored
+    examples, tokens_seen = 0, 0
+    for tokens, labels in batches:
+        tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
+        terms = compute_losses(
+            model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=anchor_generator
+        )
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        if train.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+        optimizer.step()
+        n = len(labels)
+        scored = terms.logits is not None
+        correct = (terms.logits.argmax(-1) == labels).sum() if scored else running.new_zeros(())
+        running += torch.stack(
+            [
+                terms.total.detach() * n,
+                terms.main.detach() * n,
+                terms.aux.detach() * n,
+                correct,
+                correct.new_tensor(n * scored),
+            ]
+        ).to(torch.float64)
+        examples += n
+        tokens_seen += tokens.numel()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    loss, main, aux_loss, correct, scored = running.tolist()
+    sums = SumMetrics()
+    for name, total in (("loss", loss), ("loss_main", main), ("loss_aux", aux_loss)):
+        sums.add(name, total, examples)
+    if scored:
+        sums.add("accuracy", correct, scored)
+    return sums, tokens_seen
+
+
 @dataclass
 class TrainState:
     """Everything `fit` needs to resume exactly: saved in every checkpoint."""
@@ -137,34 +188,11 @@ def fit(
     while state.epoch < total_epochs:
         phase = phase_of(state.epoch, model, aux)
         memory.start()
-        model.train()
-        sums, tokens_seen = SumMetrics(), 0
         started = time.perf_counter()
-        for tokens, labels in train_batches(generators["data"]):
-            tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
-            terms = compute_losses(
-                model,
-                tokens,
-                labels,
-                train=train,
-                aux=aux,
-                phase=phase,
-                anchor_generator=generators["anchors"],
-            )
-            optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
-            if train.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-            optimizer.step()
-            n = len(labels)
-            sums.add("loss", terms.total.item() * n, n)
-            sums.add("loss_main", terms.main.item() * n, n)
-            sums.add("loss_aux", terms.aux.item() * n, n)
-            if terms.logits is not None:
-                sums.add("accuracy", (terms.logits.argmax(-1) == labels).sum().item(), n)
-            tokens_seen += tokens.numel()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        sums, tokens_seen = train_epoch(
+            model, optimizer, train_batches(generators["data"]), train=train, aux=aux, phase=phase,
+            anchor_generator=generators["anchors"], device=device,
+        )  # fmt: skip
         train_seconds = time.perf_counter() - started
         val = evaluate(model, val_batches(), device)
         state.epoch += 1

@@ -42,9 +42,9 @@ def saved_activation_bytes(fn) -> tuple[object, int]:
     return result, sum(seen.values())
 
 
-def measure(name: str, seq_len: int, batch: int, repeats: int, device: torch.device) -> dict:
+def measure(name: str, seq_len: int, segment: int, batch: int, repeats: int, device: torch.device) -> dict:
     kind, truncation, aux_changes = VARIANTS[name]
-    aux = dataclasses.replace(AuxConfig(segment_len=min(600, seq_len // 2)), **aux_changes)
+    aux = dataclasses.replace(AuxConfig(segment_len=segment), **aux_changes)
     train = TrainConfig(truncation=truncation)
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind=kind), aux, vocab_size=256, num_classes=10, seq_len=seq_len).to(device)
@@ -87,15 +87,20 @@ def measure(name: str, seq_len: int, batch: int, repeats: int, device: torch.dev
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m study.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[784, 3136])
+    parser.add_argument("--segment", type=int, default=600, help="aux.segment_len; below every length")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     args = parser.parse_args(argv)
+    if min(args.lengths) <= args.segment:
+        parser.error(f"every length must exceed --segment {args.segment}")
     device = resolve_device(args.device)
-    rows = [measure(v, t, args.batch, args.repeats, device) for t in args.lengths for v in args.variants]
+    rows = [measure(v, t, args.segment, args.batch, args.repeats, device) for t in args.lengths for v in args.variants]
     cuda = device.type == "cuda"
-    print(f"device {device}, batch {args.batch}, torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(
+        f"device {device}, batch {args.batch}, segment {args.segment}, torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
     print(
         "| variant | T | ms/step | vs lstm full BPTT | saved activations (MB) |" + (" CUDA peak (MB) |" if cuda else "")
     )

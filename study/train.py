@@ -17,7 +17,7 @@ import torch
 
 from study.config import ConfigError, RunConfig, dump_yaml, load_config
 
-SMOKE_OVERRIDES = ["train.epochs=1", "data.limit_train=256", "data.limit_eval=256"]
+SMOKE_OVERRIDES = ["train.epochs=1", "aux.pretrain_epochs=1", "data.limit_train=256", "data.limit_eval=256"]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -122,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
         overrides = SMOKE_OVERRIDES + overrides
     try:
         cfg = load_config(args.config, overrides)
-        if args.smoke_test and cfg.aux.pretrain_epochs > 1:
-            cfg = load_config(args.config, [*overrides, "aux.pretrain_epochs=1"])
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2

@@ -37,7 +37,7 @@ def test_smoke_run_writes_config_metrics_and_checkpoint(kind, tmp_path, data_dir
     out = tmp_path / "run"
     extra = ["--set", "train.truncation=null"] if kind == "transformer" else []
     argv = ["--config", str(QUICKSTART), "--out", str(out), "--data-dir", data_dir, "--smoke-test",
-            "--set", f"model.kind={kind}", "--set", "aux.pretrain_epochs=1", *extra]  # fmt: skip
+            "--set", f"model.kind={kind}", *extra]  # fmt: skip
     assert main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert METRICS == metrics.keys()
