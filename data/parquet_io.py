@@ -1,4 +1,8 @@
-"""Parquet storage of one split: a fixed-size list<uint8> `tokens` column and an int64 `label` column."""
+"""Parquet storage of one split: a `tokens` list<uint8> column and an int64 `label` column.
+
+Fixed-length data uses a fixed-size list of T*C tokens per row (C channel tokens per step, metadata `channels`);
+variable-length text uses a plain list column plus an int64 `length` column, and is read back right-padded.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from data.files import atomic_target
 
 TOKENS = "tokens"
 LABEL = "label"
+LENGTH = "length"
 _GENERIC_FIX = "delete it and prepare the dataset again (python -m data.prepare NAME)"
 
 
@@ -22,21 +27,44 @@ _GENERIC_FIX = "delete it and prepare the dataset again (python -m data.prepare 
 class StoredSplit:
     """A split as read from disk: numpy arrays plus the schema metadata, decoded to str."""
 
-    tokens: np.ndarray
+    tokens: np.ndarray  # (N, T) or (N, T, C) uint8, right-padded with 0 when `lengths` is set
     labels: np.ndarray
     metadata: dict[str, str]
+    lengths: np.ndarray | None = None
 
 
-def write_split(path: pathlib.Path, tokens: np.ndarray, labels: np.ndarray, metadata: Mapping[str, str]) -> None:
-    """Write (N, T) uint8 tokens and (N,) int64 labels to `path` atomically, with schema metadata."""
-    if tokens.ndim != 2 or tokens.dtype != np.uint8:
-        raise ValueError(f"tokens must be a 2-D uint8 array, got {tokens.dtype} {tokens.shape}")
+def write_split(
+    path: pathlib.Path,
+    tokens: np.ndarray,
+    labels: np.ndarray,
+    metadata: Mapping[str, str],
+    lengths: np.ndarray | None = None,
+) -> None:
+    """Write tokens ((N, T) or (N, T, C) uint8; right-padded when `lengths` (N,) is given) and (N,) labels
+    to `path` atomically, with schema metadata (plus `seq_len` and `channels`)."""
+    if tokens.ndim not in (2, 3) or tokens.dtype != np.uint8:
+        raise ValueError(f"tokens must be a 2-D or 3-D uint8 array, got {tokens.dtype} {tokens.shape}")
     if labels.shape != (tokens.shape[0],):
         raise ValueError(f"labels shape {labels.shape} does not match {tokens.shape[0]} rows")
-    seq_len = tokens.shape[1]
-    token_column = pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(tokens).ravel()), seq_len)
-    table = pa.Table.from_arrays([token_column, pa.array(labels.astype(np.int64))], names=[TOKENS, LABEL])
-    table = table.replace_schema_metadata({str(k): str(v) for k, v in metadata.items()})
+    n, seq_len = tokens.shape[:2]
+    channels = tokens.shape[2] if tokens.ndim == 3 else 1
+    flat = np.ascontiguousarray(tokens).reshape(n, seq_len * channels)
+    columns = [None, pa.array(labels.astype(np.int64))]
+    names = [TOKENS, LABEL]
+    if lengths is None:
+        columns[0] = pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel()), seq_len * channels)
+    else:
+        lengths = np.asarray(lengths, dtype=np.int64)
+        if lengths.shape != (n,) or (n and (lengths.min() < 1 or lengths.max() > seq_len)):
+            raise ValueError(f"lengths must be (N,) in [1, {seq_len}], got shape {lengths.shape}")
+        real = np.arange(seq_len * channels)[None] < (lengths * channels)[:, None]
+        offsets = np.concatenate([[0], np.cumsum(lengths * channels)]).astype(np.int32)
+        columns[0] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat[real]))
+        columns.append(pa.array(lengths))
+        names.append(LENGTH)
+    table = pa.Table.from_arrays(columns, names=names)
+    meta = {"seq_len": str(seq_len), "channels": str(channels), **{str(k): str(v) for k, v in metadata.items()}}
+    table = table.replace_schema_metadata(meta)
     with atomic_target(path) as tmp:
         # Dictionary encoding of 256 pixel levels reads 2x slower than plain zstd and saves little.
         pq.write_table(
@@ -67,15 +95,28 @@ def read_split(path: pathlib.Path, fix: str = _GENERIC_FIX) -> StoredSplit:
         token_column = table.column(TOKENS).combine_chunks()
         if token_column.null_count or table.column(LABEL).null_count:
             raise DatasetError(f"{path} contains null rows")
-        seq_len = token_column.type.list_size
-        # flatten() honours slicing offsets (unlike .values); writable=True gives torch its own copy.
-        tokens = token_column.flatten().to_numpy(zero_copy_only=False, writable=True).reshape(-1, seq_len)
+        metadata = _decode(table.schema.metadata)
+        channels = int(metadata.get("channels", "1"))
         labels = table.column(LABEL).to_numpy().astype(np.int64, copy=True)
+        lengths = None
+        # flatten() honours slicing offsets (unlike .values); writable=True gives torch its own copy.
+        values = token_column.flatten().to_numpy(zero_copy_only=False, writable=True)
+        if pa.types.is_fixed_size_list(token_column.type):
+            tokens = values.reshape(len(labels), -1)
+        else:
+            lengths = table.column(LENGTH).to_numpy().astype(np.int64, copy=True)
+            if (np.diff(token_column.offsets.to_numpy()) != lengths * channels).any():
+                raise DatasetError(f"{path}: column '{LENGTH}' disagrees with the token lists")
+            seq_len = int(metadata.get("seq_len", lengths.max(initial=1)))
+            tokens = np.zeros((len(labels), seq_len * channels), dtype=np.uint8)
+            tokens[np.arange(seq_len * channels)[None] < (lengths * channels)[:, None]] = values
+        if channels > 1:
+            tokens = tokens.reshape(len(labels), -1, channels)
     except DatasetError as exc:
         raise DatasetError(f"{exc}; {fix}") from exc
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise DatasetError(f"cannot read {path} (corrupt or truncated: {exc}); {fix}") from exc
-    return StoredSplit(tokens=tokens, labels=labels, metadata=_decode(table.schema.metadata))
+    return StoredSplit(tokens=tokens, labels=labels, metadata=metadata, lengths=lengths)
 
 
 def _check_schema(path: pathlib.Path, schema: pa.Schema) -> None:
@@ -83,8 +124,11 @@ def _check_schema(path: pathlib.Path, schema: pa.Schema) -> None:
     if TOKENS not in names or LABEL not in names:
         raise DatasetError(f"{path} lacks the '{TOKENS}' and '{LABEL}' columns (has {schema.names})")
     token_type = schema.field(TOKENS).type
-    if not (pa.types.is_fixed_size_list(token_type) and token_type.value_type == pa.uint8()):
-        raise DatasetError(f"{path}: column '{TOKENS}' is {token_type}, expected fixed_size_list<uint8>")
+    fixed = pa.types.is_fixed_size_list(token_type)
+    if not ((fixed or pa.types.is_list(token_type)) and token_type.value_type == pa.uint8()):
+        raise DatasetError(f"{path}: column '{TOKENS}' is {token_type}, expected a list of uint8")
+    if not fixed and LENGTH not in names:
+        raise DatasetError(f"{path}: variable-length tokens without a '{LENGTH}' column")
     if schema.field(LABEL).type != pa.int64():
         raise DatasetError(f"{path}: column '{LABEL}' is {schema.field(LABEL).type}, expected int64")
 

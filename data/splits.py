@@ -1,4 +1,4 @@
-"""In-memory containers for a loaded dataset: token sequences and labels as torch tensors."""
+"""In-memory containers for a loaded dataset: token sequences, labels and (for text) true lengths."""
 
 from __future__ import annotations
 
@@ -9,13 +9,28 @@ import torch
 
 @dataclass(frozen=True)
 class SequenceSplit:
-    """One split: `tokens` (N, T) uint8 holding exact pixel values, `labels` (N,) int64."""
+    """One split.
+
+    tokens: (N, T) uint8, or (N, T, C) for C channel tokens per step (RGB pixels); exact values.
+    labels: (N,) int64.
+    lengths: (N,) int64 true lengths of variable-length sequences, right-padded with token 0; None when every
+        sequence is T steps long.
+    """
 
     tokens: torch.Tensor
     labels: torch.Tensor
+    lengths: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+    def select(self, index: torch.Tensor | slice) -> SequenceSplit:
+        """The examples at `index` (an index tensor or a slice), as copies."""
+        if isinstance(index, slice):
+            pick = lambda t: t[index].clone()  # noqa: E731
+        else:
+            pick = lambda t: t.index_select(0, index)  # noqa: E731
+        return SequenceSplit(pick(self.tokens), pick(self.labels), None if self.lengths is None else pick(self.lengths))
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,8 @@ class Dataset:
     train: SequenceSplit
     val: SequenceSplit
     test: SequenceSplit
-    vocab_size: int
+    vocab_size: int  # token values per channel
     num_classes: int
-    seq_len: int
+    seq_len: int  # steps (the longest, for variable-length data)
+    channels: int = 1
+    vocab: tuple[str, ...] | None = None  # characters of the token ids, for text

@@ -20,15 +20,14 @@ def limit_train(split: SequenceSplit, limit: int | None) -> SequenceSplit:
         return split
     generator = torch.Generator().manual_seed(SUBSET_SEED)
     index = torch.randperm(n, generator=generator)[:limit].sort().values
-    return SequenceSplit(split.tokens.index_select(0, index), split.labels.index_select(0, index))
+    return split.select(index)
 
 
 def limit_eval(split: SequenceSplit, limit: int | None) -> SequenceSplit:
     """The first `limit` examples; the whole split when it is not larger."""
     if limit is None or limit >= len(split):
         return split
-    # clone, so that the full split is not kept alive by a view
-    return SequenceSplit(split.tokens[:limit].clone(), split.labels[:limit].clone())
+    return split.select(slice(0, limit))  # copies, so the full split is not kept alive by a view
 
 
 def resize_tokens(tokens: torch.Tensor, side: int, new_side: int) -> torch.Tensor:

@@ -23,7 +23,8 @@ from models.lstm import LSTMClassifier
 from models.metrics import PeakMemory, SumMetrics, peak_rss_mb
 from models.truncated import LossTerms, Phase, lstm_loss_terms, sample_anchors
 
-Batch = tuple[torch.Tensor, torch.Tensor]  # tokens (B, T) integer, labels (B,) int64
+# tokens (B, T) or (B, T, C) integer, labels (B,) int64, true lengths (B,) int64 or None (all T steps)
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
 TrainBatches = Callable[[torch.Generator], Iterable[Batch]]  # one epoch, shuffled with the generator
 EvalBatches = Callable[[], Iterable[Batch]]
 

@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = [measure(v, t, args.segment, args.batch, args.repeats, device) for t in args.lengths for v in args.variants]
     cuda = device.type == "cuda"
     print(
-        f"device {device}, batch {args.batch}, segment {args.segment}, torch {torch.__version__}, threads {torch.get_num_threads()}"
+        f"device {device}, batch {args.batch}, segment {args.segment}, "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}"
     )
     print(
         "| variant | T | ms/step | vs lstm full BPTT | saved activations (MB) |" + (" CUDA peak (MB) |" if cuda else "")

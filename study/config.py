@@ -132,8 +132,10 @@ def dump_yaml(cfg: RunConfig) -> str:
 
 
 def sequence_length(data: DataConfig) -> int:
-    """Steps per example; image datasets read one pixel per step."""
-    return data.image_size**2
+    """Steps of the longest example under this config."""
+    from data import DATASETS
+
+    return DATASETS[data.name].max_steps(data)
 
 
 def _check(ok: bool, key: str, message: str) -> None:
@@ -153,8 +155,8 @@ def validate(cfg: RunConfig) -> None:
     _check(0 <= m.transformer_dropout < 1, "model.transformer_dropout", "must be in [0, 1)")
     _check(d.name in DATASETS, "data.name", f"{d.name!r} is not one of {sorted(DATASETS)}")
     _check(d.batch_size >= 1, "data.batch_size", "must be >= 1")
-    _check(d.image_size >= 2, "data.image_size", "must be >= 2")
-    for key in ("limit_train", "limit_eval"):
+    _check(d.image_size is None or d.image_size >= 2, "data.image_size", "must be null or >= 2")
+    for key in ("seq_len", "max_len", "limit_train", "limit_eval"):
         _check(getattr(d, key) is None or getattr(d, key) >= 1, f"data.{key}", "must be null or >= 1")
     _check(t.epochs >= 1, "train.epochs", "must be >= 1")
     _check(t.lr > 0, "train.lr", "must be > 0")

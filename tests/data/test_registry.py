@@ -16,7 +16,7 @@ from data.config import DataConfig
 def test_registry_entries() -> None:
     assert {"mnist", "pmnist"} <= set(DATASETS)
     for info in DATASETS.values():
-        assert (info.num_classes, info.vocab_size, info.image_side) == (10, 256, 28)
+        assert (info.num_classes, info.channels, info.max_steps(DataConfig(image_size=14))) == (10, 1, 196)
         assert info.split_sizes == (50_000, 10_000, 10_000)
         assert info.licence and info.source and info.description
 
