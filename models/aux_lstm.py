@@ -20,14 +20,26 @@ State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (1, N, H) as nn.LSTM t
 
 class AuxLSTM(nn.Module):
     def __init__(
-        self, d_in: int, d_main: int, vocab_size: int, cfg: AuxConfig, *, d_ffn: int, dropconnect: float
+        self,
+        d_in: int,
+        d_main: int,
+        vocab_size: int,
+        cfg: AuxConfig,
+        *,
+        d_ffn: int,
+        dropconnect: float,
+        channels: int = 1,
     ) -> None:
         super().__init__()
+        self.vocab_size, self.channels = vocab_size, channels
         d_bottom = d_main if cfg.decoder_init == "copy" else cfg.decoder_units
         self.init_proj = nn.Linear(2 * d_main, 2 * d_bottom) if cfg.decoder_init == "project" else None
         self.bottom = nn.LSTM(d_in, d_bottom, batch_first=True)
         self.top = nn.LSTM(d_bottom, cfg.decoder_units, batch_first=True)
-        self.head = FeedForwardHead(cfg.decoder_units, d_ffn, vocab_size, n_hidden=1, dropconnect=dropconnect)
+        # One softmax per channel token: (..., channels * vocab_size) logits.
+        self.head = FeedForwardHead(
+            cfg.decoder_units, d_ffn, channels * vocab_size, n_hidden=1, dropconnect=dropconnect
+        )
         self.chunk = cfg.decoder_truncation
 
     def initial_state(self, main_h: torch.Tensor, main_c: torch.Tensor) -> tuple[State, State]:
@@ -43,7 +55,7 @@ class AuxLSTM(nn.Module):
         return out, (bottom, top)
 
     def forward(self, inputs: torch.Tensor, main_h: torch.Tensor, main_c: torch.Tensor) -> torch.Tensor:
-        """Teacher-forced pass. inputs (N, S, d_in), main_h/main_c (N, d_main) -> logits (N, S, vocab)."""
+        """Teacher-forced pass. inputs (N, S, d_in), main_h/main_c (N, d_main) -> logits (N, S, C * vocab)."""
         states = self.initial_state(main_h, main_c)
         chunk = self.chunk or inputs.shape[1]
         outputs = []
@@ -62,7 +74,10 @@ class AuxLSTM(nn.Module):
         main_c: torch.Tensor,
         embed: Callable[[torch.Tensor], torch.Tensor],
     ) -> torch.Tensor:
-        """Decoder fed its own argmax after the first token. first (N,) tokens -> logits (N, steps, vocab)."""
+        """Decoder fed its own argmax after the first token.
+
+        first: (N,) tokens, or (N, C) for C channels -> logits (N, steps, C * vocab).
+        """
         states = self.initial_state(main_h, main_c)
         token, logits = first, []
         for t in range(steps):
@@ -70,5 +85,5 @@ class AuxLSTM(nn.Module):
                 states = tuple((h.detach(), c.detach()) for h, c in states)
             out, states = self._step(embed(token)[:, None], states)
             logits.append(self.head(out[:, 0]))
-            token = logits[-1].argmax(dim=-1)
+            token = logits[-1].view(len(first), self.channels, self.vocab_size).argmax(dim=-1).view_as(first)
         return torch.stack(logits, dim=1)

@@ -20,6 +20,7 @@ class ModelConfig:
     d_hidden: int = 128  # main LSTM units [S]
     d_ffn: int = 256  # classifier hidden width, "FFN (256, 256, N)" [S]; one hidden layer (§7 Q10)
     ffn_layers: int = 1  # hidden layers of the classifier FFN (§7 Q10: 1; the other reading is 2)
+    channel_embedding: Literal["sum", "concat"] = "sum"  # RGB: per-channel embeddings summed or concatenated
     dropconnect: float = 0.5  # DropConnect on the last FFN layer of classifier and auxiliary heads [B]
     # Transformer baseline of comparable size (§7 Q12): pre-norm encoder, learned positions, mean pooling.
     transformer_layers: int = 2

@@ -54,14 +54,22 @@ def compute_losses(
     aux: AuxConfig,
     phase: Phase,
     anchor_generator: torch.Generator,
+    lengths: torch.Tensor | None = None,
 ) -> LossTerms:
     """Loss terms of one batch for any model kind; anchors are drawn afresh for every batch."""
     if isinstance(model, LSTMClassifier):
-        anchors = None
+        anchors, valid = None, None
         if model.aux is not None:
-            anchors = sample_anchors(tokens.shape[0], tokens.shape[1], model.kind, aux, anchor_generator)
-        return lstm_loss_terms(model, tokens, labels, anchors, train=train, aux=aux, phase=phase)
-    logits = model(tokens)
+            cpu_lengths = None if lengths is None else lengths.cpu()
+            anchors, valid = sample_anchors(
+                tokens.shape[0], tokens.shape[1], model.kind, aux, anchor_generator, cpu_lengths
+            )
+            if valid is not None and not valid.any():
+                anchors = None  # no example of this batch is long enough for a segment
+        return lstm_loss_terms(
+            model, tokens, labels, anchors, train=train, aux=aux, phase=phase, lengths=lengths, anchor_valid=valid
+        )
+    logits = model(tokens, lengths)
     main = F.cross_entropy(logits, labels)
     return LossTerms(total=main, main=main, aux=torch.zeros_like(main), logits=logits)
 
@@ -77,9 +85,9 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -
     """Accuracy and cross-entropy over full forward passes (truncation only ever cuts gradients)."""
     model.eval()
     metrics = SumMetrics()
-    for tokens, labels in batches:
+    for tokens, labels, lengths in batches:
         tokens, labels = tokens.to(device).long(), labels.to(device)
-        logits = model(tokens)
+        logits = model(tokens, None if lengths is None else lengths.to(device))
         metrics.add("accuracy", (logits.argmax(-1) == labels).sum().item(), len(labels))
         metrics.add("loss", F.cross_entropy(logits, labels, reduction="sum").item(), len(labels))
     return metrics
@@ -96,21 +104,24 @@ def train_epoch(
     anchor_generator: torch.Generator,
     device: torch.device,
 ) -> tuple[SumMetrics, int]:
-    """One pass over `batches`; returns the summed train metrics and the number of tokens read."""
+    """One pass over `batches`; returns the summed train metrics and the number of steps (positions) read."""
     model.train()
     # Summed on the device and read once at the end: no host sync per step.
     running = torch.zeros(5, dtype=torch.float64, device=device)  # loss, main, aux, correct, scored
     examples, tokens_seen = 0, 0
-    for tokens, labels in batches:
+    for tokens, labels, lengths in batches:
         tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
+        steps = tokens.shape[0] * tokens.shape[1] if lengths is None else int(lengths.sum())
+        lengths = None if lengths is None else lengths.to(device)
         terms = compute_losses(
-            model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=anchor_generator
+            model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=anchor_generator, lengths=lengths
         )
-        optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
-        if train.grad_clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-        optimizer.step()
+        if terms.total.requires_grad:  # pretraining on a batch too short for any segment has nothing to learn
+            optimizer.zero_grad(set_to_none=True)
+            terms.total.backward()
+            if train.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+            optimizer.step()
         n = len(labels)
         scored = terms.logits is not None
         correct = (terms.logits.argmax(-1) == labels).sum() if scored else running.new_zeros(())
@@ -124,7 +135,7 @@ def train_epoch(
             ]
         ).to(torch.float64)
         examples += n
-        tokens_seen += tokens.numel()
+        tokens_seen += steps
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     loss, main, aux_loss, correct, scored = running.tolist()

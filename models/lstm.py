@@ -11,29 +11,31 @@ from torch import nn
 
 from models.aux_lstm import AuxLSTM
 from models.config import AuxConfig, ModelConfig
+from models.embedding import TokenEmbedding
 from models.heads import FeedForwardHead
 
 
 class LSTMClassifier(nn.Module):
-    def __init__(self, cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int) -> None:
+    def __init__(
+        self, cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int, channels: int = 1
+    ) -> None:
         super().__init__()
         self.kind = cfg.kind
-        self.embed = nn.Embedding(vocab_size, cfg.d_embed)
+        self.embed = TokenEmbedding(vocab_size, cfg.d_embed, channels, cfg.channel_embedding)
         self.lstm = nn.LSTM(cfg.d_embed, cfg.d_hidden, batch_first=True)
         self.classifier = FeedForwardHead(
             cfg.d_hidden, cfg.d_ffn, num_classes, n_hidden=cfg.ffn_layers, dropconnect=cfg.dropconnect
         )
         self.aux: AuxLSTM | None = None
-        self.aux_embed: nn.Embedding | None = None  # r-LSTM decoder's own table when not shared
+        self.aux_embed: TokenEmbedding | None = None  # r-LSTM decoder's own table when not shared
+        heads = {"d_ffn": cfg.d_ffn, "dropconnect": cfg.dropconnect, "channels": channels}
         if cfg.kind == "r_lstm":
-            self.aux = AuxLSTM(cfg.d_embed, cfg.d_hidden, vocab_size, aux, d_ffn=cfg.d_ffn, dropconnect=cfg.dropconnect)
+            self.aux = AuxLSTM(cfg.d_embed, cfg.d_hidden, vocab_size, aux, **heads)
             if not aux.share_embedding:
-                self.aux_embed = nn.Embedding(vocab_size, cfg.d_embed)
+                self.aux_embed = TokenEmbedding(vocab_size, cfg.d_embed, channels, cfg.channel_embedding)
         elif cfg.kind == "p_lstm":
             # Stacked on the main LSTM: it reads main outputs, not raw tokens (§2.6).
-            self.aux = AuxLSTM(
-                cfg.d_hidden, cfg.d_hidden, vocab_size, aux, d_ffn=cfg.d_ffn, dropconnect=cfg.dropconnect
-            )
+            self.aux = AuxLSTM(cfg.d_hidden, cfg.d_hidden, vocab_size, aux, **heads)
 
     def decoder_embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return (self.aux_embed or self.embed)(tokens)
@@ -41,10 +43,15 @@ class LSTMClassifier(nn.Module):
     def run(
         self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """Main LSTM over tokens (N, S) from state ((1, N, H) each, or zeros) -> outputs (N, S, H), state."""
+        """Main LSTM over tokens (N, S[, C]) from state ((1, N, H) each, or zeros) -> outputs (N, S, H), state."""
         return self.lstm(self.embed(tokens), state)
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Class logits (B, C) from the final state after reading all of tokens (B, T)."""
-        _, (h, _) = self.run(tokens)
-        return self.classifier(h[0])
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Class logits (B, classes) from the state after each example's last token.
+
+        tokens: (B, T) or (B, T, C); lengths: (B,) true lengths of right-padded sequences, or None (all T).
+        """
+        outputs, (h, _) = self.run(tokens)
+        if lengths is None:
+            return self.classifier(h[0])
+        return self.classifier(outputs[torch.arange(len(lengths), device=outputs.device), lengths - 1])

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from models.config import ModelConfig
+from models.embedding import TokenEmbedding
 from models.heads import FeedForwardHead
 
 
@@ -14,9 +15,9 @@ class TransformerClassifier(nn.Module):
 
     kind = "transformer"
 
-    def __init__(self, cfg: ModelConfig, *, vocab_size: int, num_classes: int, seq_len: int) -> None:
+    def __init__(self, cfg: ModelConfig, *, vocab_size: int, num_classes: int, seq_len: int, channels: int = 1) -> None:
         super().__init__()
-        self.embed = nn.Embedding(vocab_size, cfg.d_embed)
+        self.embed = TokenEmbedding(vocab_size, cfg.d_embed, channels, cfg.channel_embedding)
         self.position = nn.Parameter(torch.randn(seq_len, cfg.d_embed) * 0.02)
         layer = nn.TransformerEncoderLayer(
             cfg.d_embed,
@@ -33,7 +34,12 @@ class TransformerClassifier(nn.Module):
             cfg.d_embed, cfg.d_ffn, num_classes, n_hidden=cfg.ffn_layers, dropconnect=cfg.dropconnect
         )
 
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Class logits (B, C) from tokens (B, T)."""
+    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Class logits (B, classes) from tokens (B, T[, C]); `lengths` (B,) masks right padding."""
         x = self.embed(tokens) + self.position[: tokens.shape[1]]
-        return self.classifier(self.norm(self.encoder(x)).mean(dim=1))
+        if lengths is None:
+            return self.classifier(self.norm(self.encoder(x)).mean(dim=1))
+        real = torch.arange(tokens.shape[1], device=tokens.device) < lengths[:, None]  # (B, T)
+        encoded = self.norm(self.encoder(x, src_key_padding_mask=~real))
+        pooled = (encoded * real[..., None]).sum(dim=1) / lengths[:, None]
+        return self.classifier(pooled)

@@ -46,13 +46,33 @@ def anchor_bounds(kind: str, seq_len: int, segment_len: int) -> tuple[int, int]:
 
 
 def sample_anchors(
-    batch_size: int, seq_len: int, kind: str, aux: AuxConfig, generator: torch.Generator
-) -> torch.Tensor:
-    """Uniform anchors over the valid positions, fresh at every call: (B, aux.anchors) int64 on the CPU."""
+    batch_size: int,
+    seq_len: int,
+    kind: str,
+    aux: AuxConfig,
+    generator: torch.Generator,
+    lengths: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Uniform anchors over the valid positions, fresh at every call: (B, aux.anchors) int64 on the CPU.
+
+    With `lengths` (B,) (CPU, right-padded sequences) anchors stay inside each example's real tokens; the second
+    result then marks the examples long enough to hold a segment (the others get a placeholder anchor and no
+    auxiliary loss). Without lengths it is None.
+    """
     low, high = anchor_bounds(kind, seq_len, aux.segment_len)
     rows = batch_size if aux.anchor_sampling == "per_example" else 1
-    anchors = torch.randint(low, high + 1, (rows, aux.anchors), generator=generator)
-    return anchors.expand(batch_size, -1)
+    if lengths is None:
+        anchors = torch.randint(low, high + 1, (rows, aux.anchors), generator=generator)
+        return anchors.expand(batch_size, -1), None
+    highs = lengths - 1 - (0 if kind == "r_lstm" else aux.segment_len)  # (B,) last valid anchor per example
+    valid = highs >= low
+    if aux.anchor_sampling == "per_example":
+        span = (highs - low + 1).clamp(min=1)
+        anchors = low + (torch.rand((batch_size, aux.anchors), generator=generator) * span[:, None]).long()
+    else:  # one position that is valid in every example that can hold a segment
+        top = int(highs[valid].min()) if valid.any() else low
+        anchors = torch.randint(low, top + 1, (1, aux.anchors), generator=generator).expand(batch_size, -1)
+    return torch.where(valid[:, None], anchors, low), valid
 
 
 @torch.no_grad()
@@ -102,20 +122,29 @@ def lstm_loss_terms(
     train: TrainConfig,
     aux: AuxConfig,
     phase: Phase,
+    lengths: torch.Tensor | None = None,
+    anchor_valid: torch.Tensor | None = None,
 ) -> LossTerms:
-    """Losses of one batch. tokens (B, T) int64, labels (B,), anchors (B, A) CPU int64 or None (plain LSTM)."""
-    batch, seq_len = tokens.shape
+    """Losses of one batch.
+
+    tokens: (B, T) or (B, T, C) int64; labels (B,); anchors (B, A) CPU int64 or None (no auxiliary loss);
+    lengths: (B,) true lengths of right-padded sequences or None (all T); anchor_valid: (B,) CPU bool marking
+    the examples whose anchors count (from `sample_anchors`), or None (all).
+    """
+    batch, seq_len = tokens.shape[:2]
     device = tokens.device
     supervised = phase == "joint"
     use_aux = model.aux is not None and anchors is not None
-    full_bptt = train.truncation is None or train.truncation >= seq_len
     head_only = train.supervised_grad == "head_only"
+    window = seq_len if train.truncation is None else min(train.truncation, seq_len)
+    ends = torch.full((batch,), seq_len) if lengths is None else lengths.cpu()  # supervised loss reads h_{end-1}
+    starts = (ends - window).clamp(min=0)
+    rows = torch.arange(batch, device=device)
 
     # (start position, batch row) of every window whose detached start state the no-grad pass records.
     requests: list[tuple[torch.Tensor, torch.Tensor]] = []
-    if supervised and (head_only or not full_bptt):
-        sup_cut = seq_len if head_only else seq_len - train.truncation
-        requests.append((torch.full((batch,), sup_cut), torch.arange(batch)))
+    if supervised and (head_only or window < seq_len):
+        requests.append((ends if head_only else starts, torch.arange(batch)))
     if use_aux:
         flat_anchors = anchors.reshape(-1)
         if model.kind == "r_lstm":
@@ -133,27 +162,25 @@ def lstm_loss_terms(
     if supervised:
         if head_only:
             final_h = h0[:batch]  # recorded without gradient: the supervised loss trains the head alone
-        elif full_bptt:
-            _, (final_h, _) = model.run(tokens)
-            final_h = final_h[0]
         else:
-            start = (h0[:batch][None], c0[:batch][None])
-            _, (final_h, _) = model.run(tokens[:, seq_len - train.truncation :], start)
-            final_h = final_h[0]
+            start_state = None if window == seq_len else (h0[:batch][None], c0[:batch][None])
+            starts_dev = starts.to(device)
+            outputs, _ = model.run(_gather(tokens, rows, starts_dev, window), start_state)
+            final_h = outputs[rows, ends.to(device) - 1 - starts_dev]
         logits = model.classifier(final_h)
         main = F.cross_entropy(logits, labels)
 
     aux_loss = zero
     if use_aux:
         n = flat_anchors.shape[0]
-        rows = torch.arange(batch, device=device).repeat_interleave(anchors.shape[1])
+        anchor_rows = rows.repeat_interleave(anchors.shape[1])
         a = flat_anchors.to(device)
         h_start, c_start = h0[-n:], c0[-n:]
         L = aux.segment_len
         if model.kind == "r_lstm":
-            window = _gather(tokens, rows, a - aux_window + 1, aux_window)
-            _, (h_a, c_a) = model.run(window, (h_start[None], c_start[None]))
-            segment = _gather(tokens, rows, a - L, L)
+            window_tokens = _gather(tokens, anchor_rows, a - aux_window + 1, aux_window)
+            _, (h_a, c_a) = model.run(window_tokens, (h_start[None], c_start[None]))
+            segment = _gather(tokens, anchor_rows, a - L, L)
             if aux.teacher_forcing:
                 aux_logits = model.aux(model.decoder_embed(segment[:, :-1]), h_a[0], c_a[0])
             else:
@@ -163,16 +190,24 @@ def lstm_loss_terms(
             inputs = [h_start[:, None]]  # h_a, a constant: the stop-gradient at the anchor
             state = (h_start[None], c_start[None])
             if aux_window > 0:
-                out, state = model.run(_gather(tokens, rows, a + 1, aux_window), state)
+                out, state = model.run(_gather(tokens, anchor_rows, a + 1, aux_window), state)
                 inputs.append(out)
             if L - 1 > aux_window:
                 with torch.no_grad():  # beyond aux.truncation: main outputs still needed, gradient not
-                    out, _ = model.run(_gather(tokens, rows, a + 1 + aux_window, L - 1 - aux_window), state)
+                    rest = _gather(tokens, anchor_rows, a + 1 + aux_window, L - 1 - aux_window)
+                    out, _ = model.run(rest, state)
                 inputs.append(out)
             aux_logits = model.aux(torch.cat(inputs, dim=1), h_start, c_start)
-            targets = _gather(tokens, rows, a + 1, L)
-        # Mean over tokens and anchors, so the scale does not depend on L or the anchor count (§7 Q8).
-        aux_loss = F.cross_entropy(aux_logits.reshape(-1, aux_logits.shape[-1]), targets.reshape(-1))
+            targets = _gather(tokens, anchor_rows, a + 1, L)
+        # Mean over tokens (and channels), then anchors, so the scale depends on neither L nor the anchor
+        # count (§7 Q8); with variable lengths only the anchors of long-enough examples count.
+        flat_logits = aux_logits.reshape(-1, model.aux.vocab_size)
+        if anchor_valid is None:
+            aux_loss = F.cross_entropy(flat_logits, targets.reshape(-1))
+        else:
+            per_anchor = F.cross_entropy(flat_logits, targets.reshape(-1), reduction="none").view(n, -1).mean(1)
+            weights = anchor_valid.repeat_interleave(anchors.shape[1]).to(device, per_anchor.dtype)
+            aux_loss = (per_anchor * weights).sum() / weights.sum().clamp(min=1)
 
     total = aux_loss if phase == "pretrain" else main + aux.weight * aux_loss
     return LossTerms(total=total, main=main, aux=aux_loss, logits=logits)

@@ -73,6 +73,7 @@ def run(cfg: RunConfig, out: Path, *, data_dir: str | None = None, resume: bool 
         vocab_size=dataset.vocab_size,
         num_classes=dataset.num_classes,
         seq_len=dataset.seq_len,
+        channels=dataset.channels,
     )
     print(
         f"{cfg.model.kind} on {dataset.name}: {len(dataset.train.labels):,} train / {len(dataset.val.labels):,} val"

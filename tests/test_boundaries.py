@@ -14,7 +14,7 @@ import torch
 model = build_model(ModelConfig(kind="r_lstm", d_embed=4, d_hidden=4, d_ffn=4), AuxConfig(segment_len=3),
                     vocab_size=8, num_classes=2, seq_len=8)
 tokens, labels = torch.randint(0, 8, (4, 8)), torch.randint(0, 2, (4,))
-fit(model, train_batches=lambda g: [(tokens, labels)], val_batches=lambda: [(tokens, labels)],
+fit(model, train_batches=lambda g: [(tokens, labels, None)], val_batches=lambda: [(tokens, labels, None)],
     train=TrainConfig(epochs=1, truncation=3), aux=AuxConfig(segment_len=3, pretrain_epochs=1),
     device=torch.device("cpu"))
 leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("ray", "optuna", "mlflow"))

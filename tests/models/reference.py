@@ -18,25 +18,26 @@ def _detached(state):
 
 
 def main_states(model: LSTMClassifier, tokens: torch.Tensor, stop: int, detach_at: int | None):
-    """Step through tokens[:stop] (1-D); returns the list of (h_t, c_t), each (H,), detached before `detach_at`."""
+    """Step through tokens[:stop] ((T,) or (T, C)); the list of (h_t, c_t), detached before `detach_at`."""
     state, states = None, []
     for t in range(stop):
         if t == detach_at:
             state = _detached(state)
-        _, state = model.lstm(model.embed(tokens[t].view(1, 1)), state)
+        _, state = model.lstm(model.embed(tokens[t][None, None]), state)
         states.append((state[0][0, 0], state[1][0, 0]))
     return states
 
 
-def aux_step_logits(
-    model: LSTMClassifier,
-    inputs: list[torch.Tensor],
-    h: torch.Tensor,
-    c: torch.Tensor,
-    chunk: int | None,
-    feedback=None,
-):
-    """Run the 2-layer auxiliary LSTM one step at a time from the main (h, c); optional argmax feedback."""
+def token_loss(model: LSTMClassifier, logit: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of one step's (C * V,) logits against its (C,) or scalar target, averaged over channels."""
+    return F.cross_entropy(logit.view(-1, model.aux.vocab_size), target.reshape(-1))
+
+
+def aux_step_logits(model: LSTMClassifier, inputs, h, c, chunk: int | None, feedback=None):
+    """Run the 2-layer auxiliary LSTM one step at a time from the main (h, c).
+
+    inputs: list of (d_in,) vectors; with `feedback`, only inputs[0] is used and feedback(logit) gives the next.
+    """
     aux = model.aux
     if aux.init_proj is not None:
         h, c = aux.init_proj(torch.cat([h, c])).chunk(2)
@@ -53,20 +54,30 @@ def aux_step_logits(
         out, top = aux.top(out, top)
         logits.append(aux.head(out[0, 0]))
         if feedback is not None:
-            x = feedback(logits[-1].argmax())
+            x = feedback(logits[-1])
     return logits
 
 
-def naive_loss_terms(model: LSTMClassifier, tokens, labels, anchors, *, train: TrainConfig, aux: AuxConfig, phase: str):
-    batch, seq_len = tokens.shape
+def _argmax_feedback(model: LSTMClassifier, token_shape: torch.Size):
+    """Free-running decoder input: the embedding of the argmax token of each channel."""
+    vocab = model.aux.vocab_size
+    return lambda logit: model.decoder_embed(logit.view(-1, vocab).argmax(-1).view(token_shape))
+
+
+def naive_loss_terms(
+    model: LSTMClassifier, tokens, labels, anchors, *, train: TrainConfig, aux: AuxConfig, phase: str,
+    lengths=None, anchor_valid=None,
+):  # fmt: skip
+    batch, seq_len = tokens.shape[:2]
+    ends = [seq_len] * batch if lengths is None else lengths.tolist()
     zero = torch.zeros((), dtype=model.lstm.weight_hh_l0.dtype)
     main = zero
     if phase == "joint":
         K = train.truncation
-        detach_at = None if K is None or K >= seq_len else seq_len - K
         losses = []
         for b in range(batch):
-            h, _ = main_states(model, tokens[b], seq_len, detach_at)[-1]
+            detach_at = ends[b] - K if K is not None and K < ends[b] else None
+            h, _ = main_states(model, tokens[b], ends[b], detach_at)[-1]
             if train.supervised_grad == "head_only":
                 h = h.detach()
             losses.append(F.cross_entropy(model.classifier(h)[None], labels[b : b + 1]))
@@ -75,8 +86,10 @@ def naive_loss_terms(model: LSTMClassifier, tokens, labels, anchors, *, train: T
     aux_loss = zero
     if model.aux is not None and anchors is not None:
         L, G = aux.segment_len, aux.truncation
-        token_losses = []
+        per_anchor = []
         for b in range(batch):
+            if anchor_valid is not None and not anchor_valid[b]:
+                continue
             for a in anchors[b].tolist():
                 if model.kind == "r_lstm":
                     window = min(G, L + 1)
@@ -84,7 +97,7 @@ def naive_loss_terms(model: LSTMClassifier, tokens, labels, anchors, *, train: T
                     segment = tokens[b, a - L : a]
                     embed = model.decoder_embed
                     inputs = [embed(segment[j]) for j in range(L - 1)]
-                    feedback = None if aux.teacher_forcing else embed
+                    feedback = None if aux.teacher_forcing else _argmax_feedback(model, segment[0].shape)
                     logits = aux_step_logits(model, inputs, h, c, aux.decoder_truncation, feedback)
                     targets = segment[1:]
                 else:
@@ -94,9 +107,8 @@ def naive_loss_terms(model: LSTMClassifier, tokens, labels, anchors, *, train: T
                     inputs = [states[a + j][0] if 1 <= j <= window else states[a + j][0].detach() for j in range(L)]
                     logits = aux_step_logits(model, inputs, h, c, aux.decoder_truncation)
                     targets = tokens[b, a + 1 : a + L + 1]
-                for logit, target in zip(logits, targets):
-                    token_losses.append(F.cross_entropy(logit[None], target[None]))
-        aux_loss = torch.stack(token_losses).mean()
+                per_anchor.append(torch.stack([token_loss(model, lg, t) for lg, t in zip(logits, targets)]).mean())
+        aux_loss = torch.stack(per_anchor).mean()
 
     total = aux_loss if phase == "pretrain" else main + aux.weight * aux_loss
     return total, main, aux_loss

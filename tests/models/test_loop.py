@@ -20,9 +20,9 @@ def _data(n: int = 24):
     def train_batches(order_gen: torch.Generator):
         order = torch.randperm(n, generator=order_gen)
         for i in range(0, n, 8):
-            yield tokens[order[i : i + 8]], labels[order[i : i + 8]]
+            yield tokens[order[i : i + 8]], labels[order[i : i + 8]], None
 
-    return train_batches, lambda: [(tokens, labels)]
+    return train_batches, lambda: [(tokens, labels, None)]
 
 
 def _fit(model, *, epochs, pretrain=1, **kwargs):

@@ -46,7 +46,7 @@ def test_fast_step_equals_naive_reference(case, tiny_batch):
     tokens, labels = tiny_batch
     anchors = None
     if kind != "lstm":
-        anchors = sample_anchors(len(labels), SEQ_LEN, kind, aux, torch.Generator().manual_seed(3))
+        anchors, _ = sample_anchors(len(labels), SEQ_LEN, kind, aux, torch.Generator().manual_seed(3))
         # include both ends of the valid range, where windows touch the sequence boundaries
         anchors[0] = torch.tensor(anchor_bounds(kind, SEQ_LEN, aux.segment_len))
 
@@ -79,7 +79,7 @@ def _positions_with_gradient(kind, loss_name, *, train=TINY_TRAIN, aux=TINY_AUX,
     anchors = None if anchor is None else torch.tensor([[anchor]])
     terms = lstm_loss_terms(model, tokens, torch.tensor([1]), anchors, train=train, aux=aux, phase=phase)
     getattr(terms, loss_name).backward()
-    grad = model.embed.weight.grad
+    grad = model.embed.tables[0].weight.grad
     positions = set() if grad is None else set(torch.nonzero(grad.abs().sum(1) > 0).flatten().tolist())
     return positions, model
 
@@ -189,13 +189,13 @@ def test_prediction_targets_are_the_tokens_after_the_anchor(monkeypatch, tiny_ba
 def test_anchors_are_uniform_over_valid_positions_and_differ_across_examples_and_steps(kind):
     aux = dataclasses.replace(TINY_AUX, segment_len=600, anchors=3)
     gen = torch.Generator().manual_seed(0)
-    first = sample_anchors(128, 784, kind, aux, gen)
-    second = sample_anchors(128, 784, kind, aux, gen)
+    first, _ = sample_anchors(128, 784, kind, aux, gen)
+    second, _ = sample_anchors(128, 784, kind, aux, gen)
     assert first.shape == (128, 3)
     assert len(set(first[:, 0].tolist())) > 50  # differ across examples
     assert not torch.equal(first, second)  # and across steps
     low, high = anchor_bounds(kind, 784, 600)
-    draws = torch.cat([sample_anchors(128, 784, kind, aux, gen) for _ in range(40)]).flatten()
+    draws = torch.cat([sample_anchors(128, 784, kind, aux, gen)[0] for _ in range(40)]).flatten()
     assert draws.min().item() == low and draws.max().item() == high
     assert (low, high) == ((600, 783) if kind == "r_lstm" else (0, 183))
     counts = torch.bincount(draws - low).float()
@@ -204,5 +204,5 @@ def test_anchors_are_uniform_over_valid_positions_and_differ_across_examples_and
 
 def test_per_batch_anchors_share_one_position():
     aux = dataclasses.replace(TINY_AUX, anchor_sampling="per_batch", anchors=2)
-    anchors = sample_anchors(5, SEQ_LEN, "r_lstm", aux, torch.Generator().manual_seed(0))
+    anchors, _ = sample_anchors(5, SEQ_LEN, "r_lstm", aux, torch.Generator().manual_seed(0))
     assert (anchors == anchors[0]).all()
