@@ -8,7 +8,11 @@ DATA_DIR ?= $(or $(AUXLSTM_DATA_DIR),$(HOME)/.cache/auxlstm)
 SWEEP_CONFIG ?= study/configs/quickstart.yaml
 SWEEP_OUT ?= runs/quickstart
 
-.PHONY: install data sweep test lint clean
+# Debian packages holding the offline stand-in datasets (Fashion-MNIST for CIFAR-10, WordNet for DBpedia).
+DEB_DATA := dataset-fashion-mnist wordnet-base
+DEB_FILES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/share/wordnet/data.noun
+
+.PHONY: install data system-data sweep test lint clean
 
 install: $(VENV)/.installed
 
@@ -24,7 +28,15 @@ data: install
 sweep: data
 	$(PY) -m study.train --config $(SWEEP_CONFIG) --data-dir "$(DATA_DIR)" --out $(SWEEP_OUT)
 
-test: data
+system-data:
+	@if ls $(DEB_FILES) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_DATA); \
+	else \
+		echo "missing $(DEB_FILES): run 'sudo apt-get install $(DEB_DATA)' (see README, Data)" >&2; exit 1; \
+	fi
+
+test: data system-data
 	AUXLSTM_DATA_DIR="$(DATA_DIR)" $(PY) -m pytest -q
 
 lint: install

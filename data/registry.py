@@ -7,6 +7,7 @@ import pathlib
 from data import mnist, pmnist
 from data.config import DataConfig
 from data.errors import DatasetError
+from data.image_registry import IMAGE_DATASETS
 from data.info import DatasetInfo
 from data.paths import default_data_dir
 from data.splits import Dataset, SequenceSplit
@@ -55,6 +56,7 @@ DATASETS: dict[str, DatasetInfo] = {
         load=pmnist.load_pmnist,
     ),
 }
+DATASETS.update(IMAGE_DATASETS)
 
 
 def get_info(name: str) -> DatasetInfo:

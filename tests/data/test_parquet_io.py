@@ -26,8 +26,8 @@ def test_round_trip_is_exact(tmp_path: pathlib.Path) -> None:
     assert stored.tokens.dtype == np.uint8 and stored.labels.dtype == np.int64
     np.testing.assert_array_equal(stored.tokens, tokens)
     np.testing.assert_array_equal(stored.labels, labels)
-    assert stored.metadata == meta
-    assert read_metadata(path) == meta
+    assert stored.metadata == {**meta, "channels": "1"}  # seq_len and channels are always recorded
+    assert read_metadata(path) == stored.metadata
     assert stored.tokens.flags.writeable
 
 
@@ -59,7 +59,7 @@ def test_wrong_column_type_is_refused(tmp_path: pathlib.Path) -> None:
 
     path = tmp_path / "bad.parquet"
     pq.write_table(pa.table({"tokens": pa.array([[1, 2]], pa.list_(pa.int32())), "label": [0]}), path)
-    with pytest.raises(DatasetError, match="fixed_size_list") as info:
+    with pytest.raises(DatasetError, match="expected a list of uint8") as info:
         read_split(path)
     assert str(path) in str(info.value)
 
@@ -93,4 +93,29 @@ def test_failed_write_keeps_previous_file(tmp_path: pathlib.Path, monkeypatch: p
     with pytest.raises(OSError):
         write_split(path, tokens[:5], labels[:5], {"version": "new"})
     assert [p.name for p in tmp_path.iterdir()] == ["split.parquet"]
-    assert read_split(path).metadata == {"version": "old"}
+    assert read_split(path).metadata["version"] == "old"
+
+
+def test_rgb_round_trip_is_exact(tmp_path: pathlib.Path) -> None:
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, 256, size=(5, 16, 3), dtype=np.uint8)
+    path = tmp_path / "rgb.parquet"
+    write_split(path, tokens, np.arange(5), {"dataset": "x"})
+    stored = read_split(path)
+    np.testing.assert_array_equal(stored.tokens, tokens)
+    assert (stored.metadata["seq_len"], stored.metadata["channels"]) == ("16", "3") and stored.lengths is None
+
+
+def test_variable_length_round_trip_is_exact(tmp_path: pathlib.Path) -> None:
+    rng = np.random.default_rng(2)
+    lengths = np.array([4, 1, 9, 6])
+    tokens = rng.integers(1, 256, size=(4, 9), dtype=np.uint8)
+    tokens[np.arange(9)[None] >= lengths[:, None]] = 0
+    path = tmp_path / "text.parquet"
+    write_split(path, tokens, np.arange(4), {"dataset": "x"}, lengths=lengths)
+    stored = read_split(path)
+    np.testing.assert_array_equal(stored.tokens, tokens)
+    np.testing.assert_array_equal(stored.lengths, lengths)
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(path).column("tokens").to_pylist()[1] == [int(tokens[1, 0])]  # stored unpadded

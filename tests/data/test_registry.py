@@ -14,16 +14,20 @@ from data.config import DataConfig
 
 
 def test_registry_entries() -> None:
-    assert {"mnist", "pmnist"} <= set(DATASETS)
-    for info in DATASETS.values():
+    for name in ("mnist", "pmnist"):
+        info = DATASETS[name]
         assert (info.num_classes, info.channels, info.max_steps(DataConfig(image_size=14))) == (10, 1, 196)
         assert info.split_sizes == (50_000, 10_000, 10_000)
-        assert info.licence and info.source and info.description
+    for name, info in DATASETS.items():
+        assert info.licence and info.source and info.description and info.lengths, name
+        assert info.kind == "real" or info.kind.startswith("stand-in for "), name
+        assert info.num_classes >= 2 and info.channels in (1, 3) and min(info.split_sizes) > 0, name
+        assert info.max_steps(DataConfig(name=name)) >= 2, name
 
 
 def test_unknown_name_lists_valid_names(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(DatasetError, match="mnist, pmnist"):
-        load_dataset(DataConfig(name="cifar10"), tmp_path)
+    with pytest.raises(DatasetError, match="valid names: cifar10, .*mnist, .*pmnist"):
+        load_dataset(DataConfig(name="cifar11"), tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
