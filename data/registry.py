@@ -5,12 +5,13 @@ from __future__ import annotations
 import pathlib
 
 from data import mnist, pmnist
+from data.catalog import DatasetInfo
 from data.config import DataConfig
 from data.errors import DatasetError
 from data.image_registry import IMAGE_DATASETS
-from data.info import DatasetInfo
 from data.paths import default_data_dir
 from data.splits import Dataset, SequenceSplit
+from data.text_registry import TEXT_DATASETS
 
 __all__ = [
     "DATASETS",
@@ -57,6 +58,7 @@ DATASETS: dict[str, DatasetInfo] = {
     ),
 }
 DATASETS.update(IMAGE_DATASETS)
+DATASETS.update(TEXT_DATASETS)
 
 
 def get_info(name: str) -> DatasetInfo:

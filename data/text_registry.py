@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from data import dbpedia, reviews, wordnet
-from data.info import DatasetInfo
+from data.catalog import DatasetInfo
 
 TEXT_DATASETS: dict[str, DatasetInfo] = {
     "wordnet": DatasetInfo(

@@ -145,7 +145,7 @@ def _check(ok: bool, key: str, message: str) -> None:
 
 def validate(cfg: RunConfig) -> None:
     """Cross-field checks: everything that would fail (or silently mean nothing) once training started."""
-    from data import DATASETS  # deferred: the data registry is only needed here
+    from data import DATASETS, DatasetError  # deferred: the data registry is only needed here
 
     m, a, t, d = cfg.model, cfg.aux, cfg.train, cfg.data
     for key in ("d_embed", "d_hidden", "d_ffn", "transformer_layers", "transformer_heads", "transformer_ffn"):
@@ -168,7 +168,10 @@ def validate(cfg: RunConfig) -> None:
         _check(t.truncation is None, "train.truncation", "must be null for model.kind transformer")
         _check(t.supervised_grad == "lstm", "train.supervised_grad", "head_only needs an LSTM model.kind")
     if m.kind in AUX_KINDS:
-        seq_len = sequence_length(d)
+        try:
+            seq_len = sequence_length(d)
+        except DatasetError as err:  # e.g. a dataset whose longest example is unknown until max_len is set
+            raise ConfigError(f"data.max_len: {err}") from err
         _check(a.segment_len >= 2, "aux.segment_len", "must be >= 2")
         _check(
             a.segment_len < seq_len,

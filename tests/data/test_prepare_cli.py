@@ -52,3 +52,14 @@ def test_unknown_dataset_returns_1(tmp_path: pathlib.Path, capsys: pytest.Captur
     assert main(["cifar", "--data-dir", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert "'cifar'" in err and "mnist" in err and "pmnist" in err
+
+
+def test_info_cli_reports_counts_lengths_classes_and_checksums(capsys) -> None:
+    from data.info import main as info
+
+    assert info(["wordnet"]) == 0
+    out = capsys.readouterr().out
+    assert "stand-in for dbpedia" in out and "58,812" in out and "14 / 88 / 605" in out
+    assert "source_sha256" in out and "[9171, 8889" in out
+    assert info(["no_such_dataset"]) == 1
+    assert "valid names" in capsys.readouterr().err

@@ -1,0 +1,28 @@
+"""What the registry knows of a dataset before it is loaded, and the functions that prepare and load it."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from data.config import DataConfig
+from data.splits import Dataset
+
+Preparer = Callable[[pathlib.Path, pathlib.Path | None], pathlib.Path]  # (data_dir, local source) -> its files
+Loader = Callable[[pathlib.Path, DataConfig], Dataset]  # (data_dir, cfg) -> limited, resized, ready to train
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    description: str
+    kind: str  # "real", or "stand-in for NAME"
+    source: str
+    licence: str
+    num_classes: int
+    channels: int  # tokens per step: 3 for RGB pixels
+    lengths: str  # sequence lengths, in words (for data.info and the README)
+    split_sizes: tuple[int, int, int]  # train, val, test before any limit
+    max_steps: Callable[[DataConfig], int]  # steps of the longest sequence under this config (validation)
+    prepare: Preparer  # idempotent; `source` is a local copy of the official files, if given
+    load: Loader
