@@ -16,7 +16,7 @@ Loader = Callable[[pathlib.Path, DataConfig], Dataset]  # (data_dir, cfg) -> lim
 @dataclass(frozen=True)
 class DatasetInfo:
     description: str
-    kind: str  # "real", or "stand-in for NAME"
+    kind: str  # "real", "synthetic", or "stand-in for NAME"
     source: str
     licence: str
     num_classes: int

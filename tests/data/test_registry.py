@@ -20,7 +20,7 @@ def test_registry_entries() -> None:
         assert info.split_sizes == (50_000, 10_000, 10_000)
     for name, info in DATASETS.items():
         assert info.licence and info.source and info.description and info.lengths, name
-        assert info.kind == "real" or info.kind.startswith("stand-in for "), name
+        assert info.kind in ("real", "synthetic") or info.kind.startswith("stand-in for "), name
         assert info.num_classes >= 2 and info.channels in (1, 3) and min(info.split_sizes) > 0, name
         assert info.max_steps(DataConfig(name=name, max_len=300)) >= 2, name
 

@@ -55,7 +55,7 @@ def test_dbpedia_from_an_official_format_tarball(tmp_path):
     "overrides",
     [
         ("data.name=wordnet",),
-        ("data.name=reviews", "data.max_len=400", "model.kind=p_lstm"),
+        ("data.name=reviews", "data.max_len=400"),
         ("data.name=synthetic", "data.seq_len=60"),
         ("data.name=fashion_mnist", "data.image_size=7"),
         ("data.name=mnist_long", "data.image_size=64"),
