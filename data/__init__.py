@@ -1,7 +1,7 @@
 """Datasets for the study: preparation to Parquet, loading as uint8 token sequences, and batching."""
 
 from data.batches import iterate_batches
-from data.registry import DATASETS, Dataset, DatasetError, SequenceSplit, default_data_dir, load_dataset
+from data.registry import DATASETS, Dataset, DatasetError, SequenceSplit, default_data_dir, get_info, load_dataset
 
 __all__ = [
     "DATASETS",
@@ -9,6 +9,7 @@ __all__ = [
     "DatasetError",
     "SequenceSplit",
     "default_data_dir",
+    "get_info",
     "iterate_batches",
     "load_dataset",
 ]

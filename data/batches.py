@@ -23,13 +23,28 @@ def iterate_batches(
     shuffle: bool,
     generator: torch.Generator | None = None,
     drop_last: bool = False,
+    shard: tuple[int, int] = (0, 1),
 ) -> Iterator[Batch]:
-    """Yield batches covering the split once, in order or shuffled with `generator`."""
+    """Yield batches covering the split once, in order or shuffled with `generator`.
+
+    shard (rank, world): this worker's share of every batch. Every worker draws the same permutation (same
+    generator state) and takes every world-th example of it, so one step of `world` workers with batches of
+    batch_size // world sees exactly the examples of one batch_size step of a single worker. With shuffle the
+    last n % world examples are dropped, so that every worker runs the same number of steps.
+    """
+    rank, world = shard
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     n = len(split)
-    stop = n - n % batch_size if drop_last else n
     order = torch.randperm(n, generator=generator) if shuffle else None
+    if world > 1:
+        if order is None:
+            order = torch.arange(n)
+        order = order[rank::world]
+        if shuffle:
+            order = order[: n // world]
+        n, batch_size = len(order), max(batch_size // world, 1)
+    stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
         if order is None:
             part = slice(start, start + batch_size)

@@ -1,11 +1,16 @@
 """The framework-free trainer: `fit` runs the auxiliary-only pretraining phase, then joint training.
 
 It knows nothing of Ray or MLflow: batches come from callables, metrics leave through `on_epoch`, and a
-distributed runner wraps it rather than changing it.
+distributed runner supplies a `wrap` for the loss module (DistributedDataParallel) and a `Collective` that
+adds metric sums across workers, rather than changing this loop.
+
+Random streams (data order, anchors, dropout) are re-derived from (seed, epoch, rank) at every epoch, so a
+resumed run needs no saved RNG state and replays an uninterrupted one exactly.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models.checkpoint import load_checkpoint, save_checkpoint
+from models.collective import SINGLE_PROCESS, Collective
 from models.config import AuxConfig, TrainConfig
 from models.lstm import LSTMClassifier
 from models.metrics import PeakMemory, SumMetrics, peak_rss_mb
@@ -25,7 +31,8 @@ from models.truncated import LossTerms, Phase, lstm_loss_terms, sample_anchors
 
 # tokens (B, T) or (B, T, C) integer, labels (B,) int64, true lengths (B,) int64 or None (all T steps)
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
-TrainBatches = Callable[[torch.Generator], Iterable[Batch]]  # one epoch, shuffled with the generator
+# One epoch, shuffled with the generator (the same permutation on every worker, which takes its own shard).
+TrainBatches = Callable[[torch.Generator], Iterable[Batch]]
 EvalBatches = Callable[[], Iterable[Batch]]
 
 
@@ -45,6 +52,36 @@ def phase_of(epoch: int, model: nn.Module, aux: AuxConfig) -> Phase:
     return "pretrain" if has_aux(model) and epoch < aux.pretrain_epochs else "joint"
 
 
+class LossModule(nn.Module):
+    """A batch's losses as the forward pass of a module.
+
+    DistributedDataParallel synchronises gradients only for work that runs through its wrapper's forward, and
+    the truncated step calls several parts of the model: wrapping this module covers all of them.
+    """
+
+    def __init__(self, model: nn.Module, train: TrainConfig, aux: AuxConfig) -> None:
+        super().__init__()
+        self.model, self.train_cfg, self.aux_cfg = model, train, aux
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        labels: torch.Tensor,
+        lengths: torch.Tensor | None,
+        anchors: torch.Tensor | None,
+        anchor_valid: torch.Tensor | None,
+        phase: Phase,
+    ) -> LossTerms:
+        if isinstance(self.model, LSTMClassifier):
+            return lstm_loss_terms(
+                self.model, tokens, labels, anchors, train=self.train_cfg, aux=self.aux_cfg, phase=phase,
+                lengths=lengths, anchor_valid=anchor_valid,
+            )  # fmt: skip
+        logits = self.model(tokens, lengths)
+        main = F.cross_entropy(logits, labels)
+        return LossTerms(total=main, main=main, aux=torch.zeros_like(main), logits=logits)
+
+
 def compute_losses(
     model: nn.Module,
     tokens: torch.Tensor,
@@ -55,23 +92,22 @@ def compute_losses(
     phase: Phase,
     anchor_generator: torch.Generator,
     lengths: torch.Tensor | None = None,
+    loss_module: nn.Module | None = None,
 ) -> LossTerms:
-    """Loss terms of one batch for any model kind; anchors are drawn afresh for every batch."""
-    if isinstance(model, LSTMClassifier):
-        anchors, valid = None, None
-        if model.aux is not None:
-            cpu_lengths = None if lengths is None else lengths.cpu()
-            anchors, valid = sample_anchors(
-                tokens.shape[0], tokens.shape[1], model.kind, aux, anchor_generator, cpu_lengths
-            )
-            if valid is not None and not valid.any():
-                anchors = None  # no example of this batch is long enough for a segment
-        return lstm_loss_terms(
-            model, tokens, labels, anchors, train=train, aux=aux, phase=phase, lengths=lengths, anchor_valid=valid
+    """Loss terms of one batch for any model kind, with anchors drawn afresh for this batch.
+
+    `loss_module` is `LossModule(model, ...)`, possibly wrapped for data parallelism; built here if omitted.
+    """
+    anchors, valid = None, None
+    if has_aux(model):
+        cpu_lengths = None if lengths is None else lengths.cpu()
+        anchors, valid = sample_anchors(
+            tokens.shape[0], tokens.shape[1], model.kind, aux, anchor_generator, cpu_lengths
         )
-    logits = model(tokens, lengths)
-    main = F.cross_entropy(logits, labels)
-    return LossTerms(total=main, main=main, aux=torch.zeros_like(main), logits=logits)
+        if valid is not None and not valid.any():
+            anchors = None  # no example of this batch is long enough for a segment
+    module = loss_module if loss_module is not None else LossModule(model, train, aux)
+    return module(tokens, labels, lengths, anchors, valid, phase)
 
 
 def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
@@ -81,15 +117,25 @@ def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimiz
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -> SumMetrics:
-    """Accuracy and cross-entropy over full forward passes (truncation only ever cuts gradients)."""
+def evaluate(
+    model: nn.Module, batches: Iterable[Batch], device: torch.device, collective: Collective = SINGLE_PROCESS
+) -> SumMetrics:
+    """Accuracy and cross-entropy over full forward passes (truncation only ever cuts gradients).
+
+    Each worker evaluates its own batches; the sums are added across workers before anything is divided.
+    """
     model.eval()
-    metrics = SumMetrics()
+    sums = torch.zeros(3, dtype=torch.float64, device=device)  # correct, loss, examples
     for tokens, labels, lengths in batches:
         tokens, labels = tokens.to(device).long(), labels.to(device)
         logits = model(tokens, None if lengths is None else lengths.to(device))
-        metrics.add("accuracy", (logits.argmax(-1) == labels).sum().item(), len(labels))
-        metrics.add("loss", F.cross_entropy(logits, labels, reduction="sum").item(), len(labels))
+        correct = (logits.argmax(-1) == labels).sum()
+        loss = F.cross_entropy(logits, labels, reduction="sum")
+        sums += torch.stack([correct.double(), loss.double(), sums.new_tensor(len(labels))])
+    correct, loss, examples = collective.sum(sums).tolist()
+    metrics = SumMetrics()
+    metrics.add("accuracy", correct, examples)
+    metrics.add("loss", loss, examples)
     return metrics
 
 
@@ -103,19 +149,27 @@ def train_epoch(
     phase: Phase,
     anchor_generator: torch.Generator,
     device: torch.device,
-) -> tuple[SumMetrics, int]:
-    """One pass over `batches`; returns the summed train metrics and the number of steps (positions) read."""
+    loss_module: nn.Module | None = None,
+    collective: Collective = SINGLE_PROCESS,
+) -> tuple[SumMetrics, int, float]:
+    """One pass over this worker's `batches`.
+
+    Returns the train metrics and the steps (positions) read, both summed over all workers, and the slowest
+    worker's seconds.
+    """
     model.train()
+    loss_module = loss_module if loss_module is not None else LossModule(model, train, aux)
+    started = time.perf_counter()
     # Summed on the device and read once at the end: no host sync per step.
-    running = torch.zeros(5, dtype=torch.float64, device=device)  # loss, main, aux, correct, scored
-    examples, tokens_seen = 0, 0
+    running = torch.zeros(7, dtype=torch.float64, device=device)  # loss, main, aux, correct, scored, examples, steps
     for tokens, labels, lengths in batches:
         tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
         steps = tokens.shape[0] * tokens.shape[1] if lengths is None else int(lengths.sum())
         lengths = None if lengths is None else lengths.to(device)
         terms = compute_losses(
-            model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=anchor_generator, lengths=lengths
-        )
+            model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=anchor_generator,
+            lengths=lengths, loss_module=loss_module,
+        )  # fmt: skip
         if terms.total.requires_grad:  # pretraining on a batch too short for any segment has nothing to learn
             optimizer.zero_grad(set_to_none=True)
             terms.total.backward()
@@ -127,40 +181,34 @@ def train_epoch(
         correct = (terms.logits.argmax(-1) == labels).sum() if scored else running.new_zeros(())
         running += torch.stack(
             [
-                terms.total.detach() * n,
-                terms.main.detach() * n,
-                terms.aux.detach() * n,
-                correct,
-                correct.new_tensor(n * scored),
+                terms.total.detach() * n, terms.main.detach() * n, terms.aux.detach() * n, correct,
+                correct.new_tensor(n * scored), correct.new_tensor(n), correct.new_tensor(steps),
             ]
-        ).to(torch.float64)
-        examples += n
-        tokens_seen += steps
+        ).to(torch.float64)  # fmt: skip
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    loss, main, aux_loss, correct, scored = running.tolist()
+    seconds = float(collective.max(torch.tensor([time.perf_counter() - started], dtype=torch.float64)))
+    loss, main, aux_loss, correct, scored, examples, steps = collective.sum(running).tolist()
     sums = SumMetrics()
     for name, total in (("loss", loss), ("loss_main", main), ("loss_aux", aux_loss)):
         sums.add(name, total, examples)
     if scored:
         sums.add("accuracy", correct, scored)
-    return sums, tokens_seen
+    return sums, int(steps), seconds
 
 
 @dataclass
 class TrainState:
-    """Everything `fit` needs to resume exactly: saved in every checkpoint."""
+    """Where training stands: saved in every checkpoint."""
 
     epoch: int = 0  # epochs completed
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _generators(seed: int) -> dict[str, torch.Generator]:
-    # Separate streams, so changing the anchor sampling does not change the data order.
-    return {
-        "data": torch.Generator().manual_seed(seed + 1),
-        "anchors": torch.Generator().manual_seed(seed + 2),
-    }
+def epoch_generator(seed: int, purpose: str, epoch: int, rank: int = 0) -> torch.Generator:
+    """A random stream for one purpose, epoch and worker, independent of every other."""
+    digest = hashlib.sha256(f"{seed}/{purpose}/{epoch}/{rank}".encode()).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little"))
 
 
 def fit(
@@ -174,39 +222,39 @@ def fit(
     checkpoint_path: Path | None = None,
     resume: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    wrap: Callable[[nn.Module], nn.Module] | None = None,
+    collective: Collective = SINGLE_PROCESS,
 ) -> TrainState:
     """Train `model` for aux.pretrain_epochs (auxiliary kinds only) + train.epochs epochs.
 
     After every epoch: validation accuracy, a checkpoint (when `checkpoint_path` is set) and `on_epoch(metrics)`.
-    With `resume`, an existing checkpoint restores model, optimizer, epoch and RNG states first.
+    With `resume`, an existing checkpoint restores model, optimizer and epoch first. `wrap` wraps the loss
+    module for data parallelism; `collective` adds metric sums across workers.
     """
     model.to(device)
     optimizer = build_optimizer(model, train)
-    generators = _generators(train.seed)
     state = TrainState()
     if resume and checkpoint_path is not None and checkpoint_path.exists():
-        saved = load_checkpoint(checkpoint_path)  # CPU: RNG states must stay there
+        saved = load_checkpoint(checkpoint_path)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
-        for name, gen in generators.items():
-            gen.set_state(saved["rng"][name])
-        torch.set_rng_state(saved["rng"]["torch"])
-        if "cuda" in saved["rng"] and device.type == "cuda":
-            torch.cuda.set_rng_state(saved["rng"]["cuda"], device)
         state = TrainState(epoch=saved["epoch"], history=saved["history"])
+    loss_module = LossModule(model, train, aux)
+    loss_module = wrap(loss_module) if wrap is not None else loss_module
     total_epochs = (aux.pretrain_epochs if has_aux(model) else 0) + train.epochs
     memory = PeakMemory(device, baseline_mb=peak_rss_mb())
 
     while state.epoch < total_epochs:
         phase = phase_of(state.epoch, model, aux)
+        rank, epoch = collective.rank, state.epoch
+        torch.manual_seed(epoch_generator(train.seed, "dropout", epoch, rank).initial_seed())
         memory.start()
-        started = time.perf_counter()
-        sums, tokens_seen = train_epoch(
-            model, optimizer, train_batches(generators["data"]), train=train, aux=aux, phase=phase,
-            anchor_generator=generators["anchors"], device=device,
+        sums, steps, train_seconds = train_epoch(
+            model, optimizer, train_batches(epoch_generator(train.seed, "data", epoch)), train=train, aux=aux,
+            phase=phase, anchor_generator=epoch_generator(train.seed, "anchors", epoch, rank), device=device,
+            loss_module=loss_module, collective=collective,
         )  # fmt: skip
-        train_seconds = time.perf_counter() - started
-        val = evaluate(model, val_batches(), device)
+        val = evaluate(model, val_batches(), device, collective)
         state.epoch += 1
         metrics: dict[str, Any] = {
             "epoch": state.epoch,
@@ -215,18 +263,14 @@ def fit(
             **{f"train/{k}": v for k, v in sums.means().items()},
             "val/accuracy": val.mean("accuracy"),
             "val/loss": val.mean("loss"),
-            "tokens_per_second": tokens_seen / train_seconds,
-            "peak_memory_mb": memory.peak_mb(),
-            "epoch_seconds": time.perf_counter() - started,
+            "tokens_per_second": steps / train_seconds,  # all workers together
+            "peak_memory_mb": float(collective.max(torch.tensor([memory.peak_mb()]))),  # the largest worker
+            "epoch_seconds": train_seconds,
         }
         if not math.isfinite(metrics["train/loss"]):
             raise FloatingPointError(f"training loss became {metrics['train/loss']} in epoch {state.epoch}")
         state.history.append(metrics)
         if checkpoint_path is not None:
-            rng = {name: gen.get_state() for name, gen in generators.items()}
-            rng["torch"] = torch.get_rng_state()
-            if device.type == "cuda":  # dropout and DropConnect masks on the GPU
-                rng["cuda"] = torch.cuda.get_rng_state(device)
             save_checkpoint(
                 checkpoint_path,
                 {
@@ -234,7 +278,6 @@ def fit(
                     "optimizer": optimizer.state_dict(),
                     "epoch": state.epoch,
                     "history": state.history,
-                    "rng": rng,
                 },
             )
         if on_epoch is not None:

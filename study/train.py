@@ -1,4 +1,4 @@
-"""`python -m study.train`: one training run on this machine.
+"""`python -m study.train`: one training run, on this machine or (with --workers) data-parallel on Ray.
 
 Writes DIR/config.yaml (the resolved config, before training), DIR/checkpoint.pt (every epoch),
 DIR/history.json (per-epoch metrics) and DIR/metrics.json (final results).
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,11 +32,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="dataset cache (default: $AUXLSTM_DATA_DIR or ~/.cache/auxlstm)")
     parser.add_argument("--resume", action="store_true", help="continue from DIR/checkpoint.pt if present")
     parser.add_argument(
-        "--smoke-test",
-        action="store_true",
-        help="1 epoch (+1 pretraining) on 256 examples: checks the set-up",
+        "--smoke-test", action="store_true", help="1 pretraining + 1 epoch on 256 examples: checks a set-up"
     )
-    return parser.parse_args(argv)
+    ray = parser.add_argument_group("Ray cluster (all Ray code lives in tuning/)")
+    ray.add_argument("--workers", type=int, help="data-parallel Ray Train workers; without it the run stays local")
+    ray.add_argument("--gpus-per-worker", type=float, default=0, help="GPUs per worker (0: CPU, Gloo)")
+    ray.add_argument("--cpus-per-worker", type=float, default=1)
+    ray.add_argument("--address", help="Ray cluster to join ('auto': the running one); default: start a local one")
+    ray.add_argument("--storage", help="checkpoint storage shared by all nodes (path or URI); default DIR/ray")
+    ray.add_argument("--max-failures", type=int, default=2, help="worker-group restarts before the run fails")
+    args = parser.parse_args(argv)
+    if args.workers is not None and args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return args
 
 
 def _duration(seconds: float) -> str:
@@ -114,6 +123,41 @@ def run(cfg: RunConfig, out: Path, *, data_dir: str | None = None, resume: bool 
     return metrics
 
 
+def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
+    """The same run as `run`, data-parallel on a Ray cluster; rerunning with the same --out resumes it."""
+    from data import default_data_dir, get_info
+    from models.checkpoint import load_checkpoint
+    from tuning.ray_train import WorkerConfig, run_distributed
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(dump_yaml(cfg))
+    data_dir = default_data_dir(args.data_dir).resolve()
+    get_info(cfg.data.name).prepare(data_dir, None)  # once here, not racing in every worker
+    started = time.perf_counter()
+    worker = WorkerConfig(cfg.model, cfg.aux, cfg.train, cfg.data, str(data_dir))
+    last, checkpoint = run_distributed(
+        worker, name="train", storage=args.storage or str(out / "ray"), workers=args.workers,
+        gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, address=args.address,
+        max_failures=args.max_failures,
+    )  # fmt: skip
+    shutil.copy(Path(checkpoint) / "checkpoint.pt", out / "checkpoint.pt")
+    state = load_checkpoint(out / "checkpoint.pt")
+    metrics = {
+        "test_accuracy": last["test_accuracy"],
+        "val_accuracy": last["val/accuracy"],
+        "train_loss": last["train/loss"],
+        "tokens_per_second": last["tokens_per_second"],
+        "peak_memory_mb": max(h["peak_memory_mb"] for h in state["history"]),
+        "wall_seconds": time.perf_counter() - started,
+        "epochs": state["epoch"],
+        "workers": args.workers,
+    }
+    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+    return metrics
+
+
 def main(argv: list[str] | None = None) -> int:
     from data import DatasetError
 
@@ -127,7 +171,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"config error: {err}", file=sys.stderr)
         return 2
     try:
-        metrics = run(cfg, args.out, data_dir=args.data_dir, resume=args.resume)
+        if args.workers is None:
+            metrics = run(cfg, args.out, data_dir=args.data_dir, resume=args.resume)
+        else:
+            metrics = run_on_ray(cfg, args)
     except DatasetError as err:
         print(f"data error: {err}", file=sys.stderr)
         return 1

@@ -63,3 +63,21 @@ def test_variable_length_batches_keep_lengths_aligned_and_cut_padding() -> None:
         for row in range(len(y)):
             assert (x[row, : got[row]] == y[row] + 1).all() and (x[row, got[row] :] == 0).all()
     assert sorted(torch.cat([y for _, y, _ in batches]).tolist()) == list(range(6))
+
+
+def test_shards_split_every_global_batch_between_workers() -> None:
+    split = SequenceSplit(torch.arange(40, dtype=torch.uint8)[:, None], torch.arange(40))
+
+    def epoch(rank: int, world: int, batch: int) -> list[list[int]]:
+        gen = torch.Generator().manual_seed(3)
+        return [
+            y.tolist() for _, y, _ in iterate_batches(split, batch, shuffle=True, generator=gen, shard=(rank, world))
+        ]
+
+    single = epoch(0, 1, 8)
+    first, second = epoch(0, 2, 8), epoch(1, 2, 8)
+    assert len(first) == len(second) == len(single)  # the same number of steps on every worker
+    for whole, a, b in zip(single, first, second):
+        assert sorted(a + b) == sorted(whole) and len(a) == len(b) == 4
+    unshuffled = [y for r in range(3) for _, y, _ in iterate_batches(split, 8, shuffle=False, shard=(r, 3))]
+    assert sorted(torch.cat(unshuffled).tolist()) == list(range(40))  # evaluation keeps every example

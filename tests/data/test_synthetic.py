@@ -52,4 +52,4 @@ def test_image_registry_keys() -> None:
     assert set(IMAGE_DATASETS) == {"fashion_mnist", "cifar10", "stanford_dogs", "mnist_long", "synthetic"}
     for info in IMAGE_DATASETS.values():
         assert info.description and info.source and info.licence and info.lengths
-        assert info.kind == "real" or info.kind.startswith("stand-in for ")
+        assert info.kind in ("real", "synthetic") or info.kind.startswith("stand-in for ")
