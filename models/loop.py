@@ -72,6 +72,10 @@ class LossModule(nn.Module):
         anchor_valid: torch.Tensor | None,
         phase: Phase,
     ) -> LossTerms:
+        if tokens.is_cuda:  # DDP's parameter broadcast can leave cuDNN's weight buffer non-contiguous
+            for module in self.modules():
+                if isinstance(module, nn.LSTM):
+                    module.flatten_parameters()
         if isinstance(self.model, LSTMClassifier):
             return lstm_loss_terms(
                 self.model, tokens, labels, anchors, train=self.train_cfg, aux=self.aux_cfg, phase=phase,
