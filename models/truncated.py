@@ -6,7 +6,8 @@ then each window runs with gradient. No Python loop over time steps or over exam
 become gathered index windows, all of one length.
 
 Windows (T sequence length, K = train.truncation, L = aux.segment_len, G = aux.truncation, a an anchor):
-- supervised: positions [T-K, T) -> h_{T-1} -> classifier; full BPTT runs [0, T) from zeros.
+- supervised: positions [T-K, T) -> h_{T-1} -> classifier; full BPTT runs [0, T) from zeros. For right-padded
+  variable-length batches T is each example's own length.
 - r-LSTM: positions [a-W+1, a] with W = min(G, L+1) give (h_a, c_a), which start the decoder; the decoder
   reads tokens a-L .. a-2 and predicts a-L+1 .. a-1 (the segment right before the anchor, §2.5).
 - p-LSTM: stop-gradient at s_a; positions [a+1, a+W] with W = min(G, L-1) carry gradient and the rest of
@@ -113,6 +114,57 @@ def _gather(tokens: torch.Tensor, rows: torch.Tensor, starts: torch.Tensor, leng
     return tokens[rows[:, None], positions]
 
 
+def _reconstruction(
+    model: LSTMClassifier,
+    tokens: torch.Tensor,
+    rows: torch.Tensor,
+    a: torch.Tensor,
+    h_start: torch.Tensor,
+    c_start: torch.Tensor,
+    aux: AuxConfig,
+    window: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """r-LSTM: main LSTM over [a-window+1, a] with gradient, then the decoder over the L tokens before a.
+
+    Returns logits (N, L-1, C*V) and targets (N, L-1[, C]).
+    """
+    L = aux.segment_len
+    _, (h_a, c_a) = model.run(_gather(tokens, rows, a - window + 1, window), (h_start[None], c_start[None]))
+    segment = _gather(tokens, rows, a - L, L)
+    if aux.teacher_forcing:
+        logits = model.aux(model.decoder_embed(segment[:, :-1]), h_a[0], c_a[0])
+    else:
+        logits = model.aux.free_running(segment[:, 0], L - 1, h_a[0], c_a[0], model.decoder_embed)
+    return logits, segment[:, 1:]
+
+
+def _prediction(
+    model: LSTMClassifier,
+    tokens: torch.Tensor,
+    rows: torch.Tensor,
+    a: torch.Tensor,
+    h_start: torch.Tensor,
+    c_start: torch.Tensor,
+    aux: AuxConfig,
+    window: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """p-LSTM: main outputs h_a .. h_{a+L-1} (gradient only on [a+1, a+window]) into the stacked predictor.
+
+    Returns logits (N, L, C*V) and targets (N, L[, C]): the tokens a+1 .. a+L.
+    """
+    L = aux.segment_len
+    inputs = [h_start[:, None]]  # h_a, a constant: the stop-gradient at the anchor
+    state = (h_start[None], c_start[None])
+    if window > 0:
+        out, state = model.run(_gather(tokens, rows, a + 1, window), state)
+        inputs.append(out)
+    if L - 1 > window:
+        with torch.no_grad():  # beyond aux.truncation: main outputs still needed, gradient not
+            out, _ = model.run(_gather(tokens, rows, a + 1 + window, L - 1 - window), state)
+        inputs.append(out)
+    return model.aux(torch.cat(inputs, dim=1), h_start, c_start), _gather(tokens, rows, a + 1, L)
+
+
 def lstm_loss_terms(
     model: LSTMClassifier,
     tokens: torch.Tensor,
@@ -175,30 +227,8 @@ def lstm_loss_terms(
         n = flat_anchors.shape[0]
         anchor_rows = rows.repeat_interleave(anchors.shape[1])
         a = flat_anchors.to(device)
-        h_start, c_start = h0[-n:], c0[-n:]
-        L = aux.segment_len
-        if model.kind == "r_lstm":
-            window_tokens = _gather(tokens, anchor_rows, a - aux_window + 1, aux_window)
-            _, (h_a, c_a) = model.run(window_tokens, (h_start[None], c_start[None]))
-            segment = _gather(tokens, anchor_rows, a - L, L)
-            if aux.teacher_forcing:
-                aux_logits = model.aux(model.decoder_embed(segment[:, :-1]), h_a[0], c_a[0])
-            else:
-                aux_logits = model.aux.free_running(segment[:, 0], L - 1, h_a[0], c_a[0], model.decoder_embed)
-            targets = segment[:, 1:]
-        else:
-            inputs = [h_start[:, None]]  # h_a, a constant: the stop-gradient at the anchor
-            state = (h_start[None], c_start[None])
-            if aux_window > 0:
-                out, state = model.run(_gather(tokens, anchor_rows, a + 1, aux_window), state)
-                inputs.append(out)
-            if L - 1 > aux_window:
-                with torch.no_grad():  # beyond aux.truncation: main outputs still needed, gradient not
-                    rest = _gather(tokens, anchor_rows, a + 1 + aux_window, L - 1 - aux_window)
-                    out, _ = model.run(rest, state)
-                inputs.append(out)
-            aux_logits = model.aux(torch.cat(inputs, dim=1), h_start, c_start)
-            targets = _gather(tokens, anchor_rows, a + 1, L)
+        build = _reconstruction if model.kind == "r_lstm" else _prediction
+        aux_logits, targets = build(model, tokens, anchor_rows, a, h0[-n:], c0[-n:], aux, aux_window)
         # Mean over tokens (and channels), then anchors, so the scale depends on neither L nor the anchor
         # count (§7 Q8); with variable lengths only the anchors of long-enough examples count.
         flat_logits = aux_logits.reshape(-1, model.aux.vocab_size)
