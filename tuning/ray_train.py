@@ -39,14 +39,14 @@ class WorkerConfig:
     data_dir: str
 
 
-def needs_unused_parameter_search(cfg: WorkerConfig) -> bool:
+def needs_unused_parameter_search(cfg: WorkerConfig, variable_length: bool) -> bool:
     """Whether some parameters can get no gradient in a step, which DDP must then look for (at a cost).
 
     The classifier is idle while pretraining, the auxiliary LSTM in batches of text too short for a segment,
     and the main LSTM of a plain LSTM with `head_only`.
     """
     if cfg.model.kind in AUX_KINDS:
-        return cfg.aux.pretrain_epochs > 0 or cfg.train.supervised_grad == "head_only" or cfg.data.max_len is not None
+        return cfg.aux.pretrain_epochs > 0 or cfg.train.supervised_grad == "head_only" or variable_length
     return cfg.train.supervised_grad == "head_only"
 
 
@@ -80,7 +80,7 @@ def train_worker(config: dict[str, Any]) -> None:
     resumed_from = load_checkpoint(local)["epoch"] if latest is not None else 0
 
     def wrap(module: torch.nn.Module) -> torch.nn.Module:
-        find_unused = needs_unused_parameter_search(cfg)
+        find_unused = needs_unused_parameter_search(cfg, variable_length=dataset.train.lengths is not None)
         return ray.train.torch.prepare_model(
             module, move_to_device=device, parallel_strategy="ddp" if world > 1 else None,
             parallel_strategy_kwargs={"find_unused_parameters": find_unused},
