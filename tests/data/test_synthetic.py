@@ -49,7 +49,15 @@ def test_length_follows_seq_len_and_limits_apply(tmp_path: pathlib.Path) -> None
 
 
 def test_image_registry_keys() -> None:
-    assert set(IMAGE_DATASETS) == {"fashion_mnist", "cifar10", "stanford_dogs", "mnist_long", "synthetic"}
+    assert set(IMAGE_DATASETS) == {
+        "mnist",
+        "pmnist",
+        "fashion_mnist",
+        "cifar10",
+        "stanford_dogs",
+        "mnist_long",
+        "synthetic",
+    }
     for info in IMAGE_DATASETS.values():
         assert info.description and info.source and info.licence and info.lengths
         assert info.kind in ("real", "synthetic") or info.kind.startswith("stand-in for ")
