@@ -6,7 +6,7 @@ import dataclasses
 
 import torch
 
-from models.loop import fit
+from models.loop import epoch_generator, fit
 from tests.models.conftest import CLASSES, SEQ_LEN, TINY_AUX, TINY_TRAIN, VOCAB, tiny_model
 
 REPORTED = {"train/loss", "train/loss_main", "train/loss_aux", "val/accuracy", "tokens_per_second", "peak_memory_mb"}
@@ -78,3 +78,24 @@ def test_resuming_from_a_checkpoint_reproduces_an_uninterrupted_run(tmp_path):
     assert state.epoch == 4 and [m["epoch"] for m in state.history] == [1, 2, 3, 4]
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_random_streams_differ_by_epoch_rank_and_purpose_and_repeat_exactly():
+    def draw(*args):
+        return torch.randperm(50, generator=epoch_generator(7, *args)).tolist()
+
+    assert draw("data", 3, 0) == draw("data", 3, 0)
+    assert len({tuple(draw(*a)) for a in [("data", 3, 0), ("data", 4, 0), ("data", 3, 1), ("anchors", 3, 0)]}) == 4
+
+
+def test_each_epoch_gets_a_fresh_data_order():
+    orders = []
+    train_batches, val_batches = _data()
+
+    def recording(generator):
+        orders.append(torch.randperm(24, generator=generator.clone_state()).tolist())
+        return train_batches(generator)
+
+    fit(tiny_model("lstm"), train_batches=recording, val_batches=val_batches,
+        train=dataclasses.replace(TINY_TRAIN, epochs=3), aux=TINY_AUX, device=torch.device("cpu"))  # fmt: skip
+    assert len(orders) == 3 and len({tuple(o) for o in orders}) == 3
