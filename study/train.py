@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -136,12 +135,11 @@ def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
     get_info(cfg.data.name).prepare(data_dir, None)  # once here, not racing in every worker
     started = time.perf_counter()
     worker = WorkerConfig(cfg.model, cfg.aux, cfg.train, cfg.data, str(data_dir))
-    last, checkpoint = run_distributed(
+    last = run_distributed(
         worker, name="train", storage=args.storage or str(out / "ray"), workers=args.workers,
         gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, address=args.address,
-        max_failures=args.max_failures,
+        max_failures=args.max_failures, download_to=out / "checkpoint.pt",
     )  # fmt: skip
-    shutil.copy(Path(checkpoint) / "checkpoint.pt", out / "checkpoint.pt")
     state = load_checkpoint(out / "checkpoint.pt")
     metrics = {
         "test_accuracy": last["test_accuracy"],

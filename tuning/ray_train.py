@@ -125,10 +125,12 @@ def run_distributed(
     address: str | None = None,
     max_failures: int = 2,
     placement_strategy: str = "PACK",
-) -> tuple[dict[str, Any], str | None]:
+    download_to: Path | None = None,
+) -> dict[str, Any]:
     """Train on a Ray cluster (`address`: "auto" joins a running one; None starts a local one).
 
-    Returns the metrics of the last epoch (with `test_accuracy`) and the path of the latest checkpoint.
+    Returns the metrics of the last epoch (with `test_accuracy`); with `download_to`, the final checkpoint
+    file is copied there from the storage (a shared path or a cloud URI).
     Starting again with the same `name` and `storage` resumes an interrupted run. `placement_strategy` is
     Ray's: PACK keeps workers on as few nodes as possible (fast collectives), STRICT_SPREAD one per node.
     """
@@ -152,5 +154,7 @@ def run_distributed(
         ),
     )
     result = trainer.fit()
-    checkpoint = None if result.checkpoint is None else result.checkpoint.path
-    return dict(result.metrics), checkpoint
+    if download_to is not None:
+        with result.checkpoint.as_directory() as directory:
+            shutil.copy(Path(directory) / CHECKPOINT, download_to)
+    return dict(result.metrics)

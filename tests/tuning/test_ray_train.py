@@ -14,6 +14,7 @@ import pytest
 from data import default_data_dir
 from data.config import DataConfig
 from models import AuxConfig, ModelConfig, TrainConfig
+from models.checkpoint import load_checkpoint
 from study.train import main as train_main
 from tuning.ray_train import WorkerConfig, run_distributed
 
@@ -32,12 +33,13 @@ def _config(kind: str, epochs: int, seq_len: int = 40, limit_train: int = 512) -
 
 def test_two_workers_on_two_nodes_match_one_worker_with_the_same_global_batch(ray_cluster, tmp_path):
     cfg = _config("lstm", epochs=2)
-    one, _ = run_distributed(cfg, name="one", storage=str(tmp_path), workers=1)
-    two, checkpoint = run_distributed(
-        cfg, name="two", storage=str(tmp_path), workers=2, placement_strategy="STRICT_SPREAD"
-    )
+    one = run_distributed(cfg, name="one", storage=str(tmp_path), workers=1)
+    two = run_distributed(
+        cfg, name="two", storage=str(tmp_path), workers=2, placement_strategy="STRICT_SPREAD",
+        download_to=tmp_path / "final.pt",
+    )  # fmt: skip
     assert (one["workers"], two["workers"], two["nodes"]) == (1, 2, 2)  # one worker on each node
-    assert checkpoint is not None and Path(checkpoint, "checkpoint.pt").exists()
+    assert load_checkpoint(tmp_path / "final.pt")["epoch"] == 2
     # Same examples per global step and averaged gradients: only float summation order differs.
     for key in ("train/loss", "val/loss"):
         assert two[key] == pytest.approx(one[key], rel=1e-4), key
@@ -77,7 +79,7 @@ def test_a_killed_worker_is_replaced_and_training_resumes_from_the_latest_checkp
 
     killer = threading.Thread(target=kill_during_epoch_three)
     killer.start()
-    final, _ = run_distributed(cfg, name="fault", storage=str(tmp_path), workers=2, max_failures=2)
+    final = run_distributed(cfg, name="fault", storage=str(tmp_path), workers=2, max_failures=2)
     killer.join()
     assert seen, "no worker was killed"
     assert final["epoch"] == 5 and "test_accuracy" in final
