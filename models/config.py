@@ -43,6 +43,9 @@ class AuxConfig:
     decoder_init: Literal["copy", "project"] = "copy"
     decoder_truncation: int | None = None  # BPTT chunk of the auxiliary LSTM; null = whole segment (§7 Q6)
     teacher_forcing: bool = True  # r-LSTM decoder reads ground truth, else its own argmax (§7 Q7)
+    # r-LSTM: the segment ends right before the anchor (`adjacent`, Fig. 2) or a uniform random number of
+    # tokens earlier (`random`, the caption's "random subsequence") (§7 Q5)
+    segment_offset: Literal["adjacent", "random"] = "adjacent"
     share_embedding: bool = True  # r-LSTM decoder reads the main embedding table (§5.4)
 
 

@@ -27,7 +27,7 @@ from models.collective import SINGLE_PROCESS, Collective
 from models.config import AuxConfig, TrainConfig
 from models.lstm import LSTMClassifier
 from models.metrics import PeakMemory, SumMetrics, peak_rss_mb
-from models.truncated import LossTerms, Phase, lstm_loss_terms, sample_anchors
+from models.truncated import LossTerms, Phase, lstm_loss_terms, sample_anchors, sample_segment_offsets
 
 # tokens (B, T) or (B, T, C) integer, labels (B,) int64, true lengths (B,) int64 or None (all T steps)
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]
@@ -70,6 +70,7 @@ class LossModule(nn.Module):
         lengths: torch.Tensor | None,
         anchors: torch.Tensor | None,
         anchor_valid: torch.Tensor | None,
+        segment_offsets: torch.Tensor | None,
         phase: Phase,
     ) -> LossTerms:
         if tokens.is_cuda:  # DDP's parameter broadcast can leave cuDNN's weight buffer non-contiguous
@@ -79,7 +80,7 @@ class LossModule(nn.Module):
         if isinstance(self.model, LSTMClassifier):
             return lstm_loss_terms(
                 self.model, tokens, labels, anchors, train=self.train_cfg, aux=self.aux_cfg, phase=phase,
-                lengths=lengths, anchor_valid=anchor_valid,
+                lengths=lengths, anchor_valid=anchor_valid, segment_offsets=segment_offsets,
             )  # fmt: skip
         logits = self.model(tokens, lengths)
         main = F.cross_entropy(logits, labels)
@@ -102,7 +103,7 @@ def compute_losses(
 
     `loss_module` is `LossModule(model, ...)`, possibly wrapped for data parallelism; built here if omitted.
     """
-    anchors, valid = None, None
+    anchors, valid, offsets = None, None, None
     if has_aux(model):
         cpu_lengths = None if lengths is None else lengths.cpu()
         anchors, valid = sample_anchors(
@@ -110,8 +111,10 @@ def compute_losses(
         )
         if valid is not None and not valid.any():
             anchors = None  # no example of this batch is long enough for a segment
+        elif model.kind == "r_lstm" and aux.segment_offset == "random":
+            offsets = sample_segment_offsets(anchors, aux.segment_len, anchor_generator)
     module = loss_module if loss_module is not None else LossModule(model, train, aux)
-    return module(tokens, labels, lengths, anchors, valid, phase)
+    return module(tokens, labels, lengths, anchors, valid, offsets, phase)
 
 
 def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimizer:

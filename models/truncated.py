@@ -9,7 +9,8 @@ Windows (T sequence length, K = train.truncation, L = aux.segment_len, G = aux.t
 - supervised: positions [T-K, T) -> h_{T-1} -> classifier; full BPTT runs [0, T) from zeros. For right-padded
   variable-length batches T is each example's own length.
 - r-LSTM: positions [a-W+1, a] with W = min(G, L+1) give (h_a, c_a), which start the decoder; the decoder
-  reads tokens a-L .. a-2 and predicts a-L+1 .. a-1 (the segment right before the anchor, §2.5).
+  reads tokens a-L .. a-2 and predicts a-L+1 .. a-1 (the segment right before the anchor, §2.5), or all of
+  them o tokens earlier with a per-anchor random offset o in [0, a-L] (§7 Q5).
 - p-LSTM: stop-gradient at s_a; positions [a+1, a+W] with W = min(G, L-1) carry gradient and the rest of
   the segment is run without it; the predictor reads h_a .. h_{a+L-1} and predicts tokens a+1 .. a+L.
 Windows may overlap: each loss still reaches only its own window (paper §5.3, point 6).
@@ -76,6 +77,13 @@ def sample_anchors(
     return torch.where(valid[:, None], anchors, low), valid
 
 
+def sample_segment_offsets(anchors: torch.Tensor, segment_len: int, generator: torch.Generator) -> torch.Tensor:
+    """For `aux.segment_offset: random`: per anchor a uniform offset in [0, a - L], so the r-LSTM segment
+    [a - o - L, a - o) still starts inside the sequence. anchors (B, A) CPU -> (B, A) CPU int64."""
+    span = anchors - segment_len + 1
+    return (torch.rand(anchors.shape, generator=generator) * span).long()
+
+
 @torch.no_grad()
 def prefix_states(
     model: LSTMClassifier, tokens: torch.Tensor, cuts: torch.Tensor, rows: torch.Tensor
@@ -119,18 +127,20 @@ def _reconstruction(
     tokens: torch.Tensor,
     rows: torch.Tensor,
     a: torch.Tensor,
+    segment_ends: torch.Tensor,
     h_start: torch.Tensor,
     c_start: torch.Tensor,
     aux: AuxConfig,
     window: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """r-LSTM: main LSTM over [a-window+1, a] with gradient, then the decoder over the L tokens before a.
+    """r-LSTM: main LSTM over [a-window+1, a] with gradient, then the decoder over the L tokens before
+    `segment_ends` (the anchor itself unless the segment is offset).
 
     Returns logits (N, L-1, C*V) and targets (N, L-1[, C]).
     """
     L = aux.segment_len
     _, (h_a, c_a) = model.run(_gather(tokens, rows, a - window + 1, window), (h_start[None], c_start[None]))
-    segment = _gather(tokens, rows, a - L, L)
+    segment = _gather(tokens, rows, segment_ends - L, L)
     if aux.teacher_forcing:
         logits = model.aux(model.decoder_embed(segment[:, :-1]), h_a[0], c_a[0])
     else:
@@ -176,12 +186,14 @@ def lstm_loss_terms(
     phase: Phase,
     lengths: torch.Tensor | None = None,
     anchor_valid: torch.Tensor | None = None,
+    segment_offsets: torch.Tensor | None = None,
 ) -> LossTerms:
     """Losses of one batch.
 
     tokens: (B, T) or (B, T, C) int64; labels (B,); anchors (B, A) CPU int64 or None (no auxiliary loss);
     lengths: (B,) true lengths of right-padded sequences or None (all T); anchor_valid: (B,) CPU bool marking
-    the examples whose anchors count (from `sample_anchors`), or None (all).
+    the examples whose anchors count (from `sample_anchors`), or None (all); segment_offsets: (B, A) CPU
+    int64, how many tokens before each anchor the r-LSTM segment ends (from `sample_segment_offsets`), or None.
     """
     batch, seq_len = tokens.shape[:2]
     device = tokens.device
@@ -227,8 +239,13 @@ def lstm_loss_terms(
         n = flat_anchors.shape[0]
         anchor_rows = rows.repeat_interleave(anchors.shape[1])
         a = flat_anchors.to(device)
-        build = _reconstruction if model.kind == "r_lstm" else _prediction
-        aux_logits, targets = build(model, tokens, anchor_rows, a, h0[-n:], c0[-n:], aux, aux_window)
+        if model.kind == "r_lstm":
+            ends = a if segment_offsets is None else a - segment_offsets.reshape(-1).to(device)
+            aux_logits, targets = _reconstruction(
+                model, tokens, anchor_rows, a, ends, h0[-n:], c0[-n:], aux, aux_window
+            )
+        else:
+            aux_logits, targets = _prediction(model, tokens, anchor_rows, a, h0[-n:], c0[-n:], aux, aux_window)
         # Mean over tokens (and channels), then anchors, so the scale depends on neither L nor the anchor
         # count (§7 Q8); with variable lengths only the anchors of long-enough examples count.
         flat_logits = aux_logits.reshape(-1, model.aux.vocab_size)

@@ -189,3 +189,6 @@ def validate(cfg: RunConfig) -> None:
             "must be null (whole segment) or >= 1",
         )
         _check(m.kind == "r_lstm" or a.teacher_forcing, "aux.teacher_forcing", "false only applies to r_lstm")
+        _check(
+            m.kind == "r_lstm" or a.segment_offset == "adjacent", "aux.segment_offset", "random only applies to r_lstm"
+        )

@@ -66,7 +66,7 @@ def _argmax_feedback(model: LSTMClassifier, token_shape: torch.Size):
 
 def naive_loss_terms(
     model: LSTMClassifier, tokens, labels, anchors, *, train: TrainConfig, aux: AuxConfig, phase: str,
-    lengths=None, anchor_valid=None,
+    lengths=None, anchor_valid=None, segment_offsets=None,
 ):  # fmt: skip
     batch, seq_len = tokens.shape[:2]
     ends = [seq_len] * batch if lengths is None else lengths.tolist()
@@ -90,11 +90,12 @@ def naive_loss_terms(
         for b in range(batch):
             if anchor_valid is not None and not anchor_valid[b]:
                 continue
-            for a in anchors[b].tolist():
+            for m, a in enumerate(anchors[b].tolist()):
                 if model.kind == "r_lstm":
                     window = min(G, L + 1)
                     h, c = main_states(model, tokens[b], a + 1, a - window + 1)[a]
-                    segment = tokens[b, a - L : a]
+                    end = a - (0 if segment_offsets is None else int(segment_offsets[b, m]))
+                    segment = tokens[b, end - L : end]
                     embed = model.decoder_embed
                     inputs = [embed(segment[j]) for j in range(L - 1)]
                     feedback = None if aux.teacher_forcing else _argmax_feedback(model, segment[0].shape)

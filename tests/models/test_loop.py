@@ -25,14 +25,14 @@ def _data(n: int = 24):
     return train_batches, lambda: [(tokens, labels, None)]
 
 
-def _fit(model, *, epochs, pretrain=1, **kwargs):
+def _fit(model, *, epochs, pretrain=1, aux=TINY_AUX, **kwargs):
     train_batches, val_batches = _data()
     return fit(
         model,
         train_batches=train_batches,
         val_batches=val_batches,
         train=dataclasses.replace(TINY_TRAIN, epochs=epochs),
-        aux=dataclasses.replace(TINY_AUX, pretrain_epochs=pretrain),
+        aux=dataclasses.replace(aux, pretrain_epochs=pretrain),
         device=torch.device("cpu"),
         **kwargs,
     )
@@ -99,3 +99,9 @@ def test_each_epoch_gets_a_fresh_data_order():
     fit(tiny_model("lstm"), train_batches=recording, val_batches=val_batches,
         train=dataclasses.replace(TINY_TRAIN, epochs=3), aux=TINY_AUX, device=torch.device("cpu"))  # fmt: skip
     assert len(orders) == 3 and len({tuple(o) for o in orders}) == 3
+
+
+def test_random_segment_offsets_train_through_the_loop():
+    aux = dataclasses.replace(TINY_AUX, segment_offset="random", pretrain_epochs=1)
+    state = _fit(tiny_model("r_lstm", aux), epochs=1, pretrain=1, aux=aux)
+    assert state.epoch == 2 and all(m["train/loss_aux"] > 0 for m in state.history)

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from models.truncated import anchor_bounds, lstm_loss_terms, sample_anchors
+from models.truncated import anchor_bounds, lstm_loss_terms, sample_anchors, sample_segment_offsets
 from tests.models.conftest import SEQ_LEN, TINY_AUX, TINY_TRAIN, tiny_model
 from tests.models.reference import main_states, naive_loss_terms
 
@@ -25,6 +25,7 @@ CASES = {
     "r-decoder-chunks": ("r_lstm", {"decoder_truncation": 2}, {}, "joint"),
     "r-free-running": ("r_lstm", {"teacher_forcing": False}, {}, "joint"),
     "r-own-embedding": ("r_lstm", {"share_embedding": False}, {}, "joint"),
+    "r-random-offset": ("r_lstm", {"segment_offset": "random"}, {}, "joint"),
     "p-truncated": ("p_lstm", {}, {}, "joint"),
     "p-full": ("p_lstm", {}, {"truncation": None}, "joint"),
     "p-pretrain": ("p_lstm", {}, {}, "pretrain"),
@@ -49,12 +50,18 @@ def test_fast_step_equals_naive_reference(case, tiny_batch):
         anchors, _ = sample_anchors(len(labels), SEQ_LEN, kind, aux, torch.Generator().manual_seed(3))
         # include both ends of the valid range, where windows touch the sequence boundaries
         anchors[0] = torch.tensor(anchor_bounds(kind, SEQ_LEN, aux.segment_len))
+    offsets = None
+    if aux.segment_offset == "random":
+        offsets = sample_segment_offsets(anchors, aux.segment_len, torch.Generator().manual_seed(5))
+        assert offsets.max() > 0
 
-    fast = lstm_loss_terms(model, tokens, labels, anchors, train=train, aux=aux, phase=phase)
+    fast = lstm_loss_terms(model, tokens, labels, anchors, train=train, aux=aux, phase=phase, segment_offsets=offsets)
     fast.total.backward()
     fast_grads = _grads(model)
     model.zero_grad()
-    total, main, aux_loss = naive_loss_terms(model, tokens, labels, anchors, train=train, aux=aux, phase=phase)
+    total, main, aux_loss = naive_loss_terms(
+        model, tokens, labels, anchors, train=train, aux=aux, phase=phase, segment_offsets=offsets
+    )
     total.backward()
     naive_grads = _grads(model)
 
@@ -206,3 +213,26 @@ def test_per_batch_anchors_share_one_position():
     aux = dataclasses.replace(TINY_AUX, anchor_sampling="per_batch", anchors=2)
     anchors, _ = sample_anchors(5, SEQ_LEN, "r_lstm", aux, torch.Generator().manual_seed(0))
     assert (anchors == anchors[0]).all()
+
+
+def test_random_segment_offsets_keep_the_segment_inside_the_sequence_and_move_the_targets(monkeypatch, tiny_batch):
+    L = TINY_AUX.segment_len
+    anchors = torch.tensor([[4, 11], [9, 7], [5, 6]])
+    gen = torch.Generator().manual_seed(0)
+    draws = torch.stack([sample_segment_offsets(anchors, L, gen) for _ in range(300)])
+    assert (draws >= 0).all() and (draws <= anchors - L).all()
+    assert (draws.amax(0) == anchors - L).all()  # the whole range [0, a - L] is used
+    offsets = draws[0]
+    model = tiny_model("r_lstm", dataclasses.replace(TINY_AUX, segment_offset="random"))
+    tokens, labels = tiny_batch
+    real_ce = torch.nn.functional.cross_entropy
+    targets = []
+    monkeypatch.setattr(
+        torch.nn.functional,
+        "cross_entropy",
+        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw),
+    )
+    lstm_loss_terms(model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="pretrain",
+                    segment_offsets=offsets)  # fmt: skip
+    ends = [(b, a - int(offsets[b, m])) for b in range(3) for m, a in enumerate(anchors[b].tolist())]
+    assert torch.equal(targets[-1], torch.stack([tokens[b, e - L + 1 : e] for b, e in ends]).reshape(-1))

@@ -54,6 +54,8 @@ def test_resolved_config_round_trips_through_yaml(tmp_path):
         (["aux.truncation=0"], "aux.truncation"),
         (["aux.decoder_truncation=0"], "aux.decoder_truncation"),
         (["model.kind=p_lstm", "aux.teacher_forcing=false"], "aux.teacher_forcing"),
+        (["model.kind=p_lstm", "aux.segment_offset=random"], "aux.segment_offset"),
+        (["aux.segment_offset=far"], "aux.segment_offset"),
         (["model.kind=transformer"], "train.truncation"),  # nothing recurrent to truncate
         (["model.kind=transformer", "train.truncation=null", "model.transformer_heads=3"], "model.transformer_heads"),
         (["model.dropconnect=1.0"], "model.dropconnect"),
