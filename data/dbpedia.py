@@ -18,9 +18,9 @@ import numpy as np
 
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.files import ensure_dir, sha256_file
+from data.files import download_verified, ensure_dir, sha256_file
 from data.splits import Dataset
-from data.text import fetch, is_prepared, load_text, write_text_splits
+from data.text import is_prepared, load_text, write_text_splits
 
 FORMAT_VERSION = "1"
 NAME = "dbpedia"
@@ -58,7 +58,9 @@ def holdout_indices(n: int) -> np.ndarray:
 
 def download(url: str, target: pathlib.Path) -> None:
     """Fetch the archive; it must be a .tar.gz holding the official members before it is renamed into place."""
-    fetch(url, target, lambda tmp, _sha: _read_archive(tmp, fix=f"the download from {url} is damaged; retry"))
+    download_verified(
+        url, target, lambda tmp, _sha: _read_archive(tmp, fix=f"the download from {url} is damaged; retry")
+    )
 
 
 def ensure_source(data_dir: pathlib.Path, source: pathlib.Path | None) -> tuple[pathlib.Path, bool]:

@@ -6,8 +6,9 @@ import contextlib
 import hashlib
 import os
 import pathlib
+import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from data.errors import DatasetError
 
@@ -47,3 +48,21 @@ def ensure_dir(path: pathlib.Path) -> pathlib.Path:
             "to a writable directory"
         ) from exc
     return path
+
+
+def download_verified(
+    url: str,
+    target: pathlib.Path,
+    verify: Callable[[pathlib.Path, str], None],
+    algorithm: str = "sha256",
+    timeout: float = 60,
+) -> None:
+    """Stream `url` to `target` through a temporary file; `verify(tmp_path, hexdigest)` must pass (not raise)
+    before the rename. Network failures raise OSError (urllib's URLError is one) for the caller to explain."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
+    with atomic_target(target) as tmp:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        verify(tmp, digest.hexdigest())

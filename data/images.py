@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import pathlib
-import urllib.request
 from collections.abc import Mapping
 
 import numpy as np
@@ -12,7 +11,7 @@ import torch
 
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.files import atomic_target, ensure_dir
+from data.files import download_verified, ensure_dir
 from data.parquet_io import read_metadata, read_split, write_split
 from data.splits import Dataset, SequenceSplit
 from data.transforms import limit_eval, limit_train, resize_tokens
@@ -121,18 +120,15 @@ def verify_file(path: pathlib.Path, algorithm: str, expected: str, fix: str) -> 
 def download(url: str, target: pathlib.Path, algorithm: str, expected: str, fix: str) -> pathlib.Path:
     """Fetch `url` to `target` (via a temporary name), verified against the pinned digest before the rename."""
     ensure_dir(target.parent)
-    digest = hashlib.new(algorithm, usedforsecurity=False)
+
+    def check(tmp: pathlib.Path, digest: str) -> None:
+        if digest != expected:
+            raise DatasetError(
+                f"{url} sent a file with {algorithm} {digest}, expected {expected}; nothing was kept at {target}; {fix}"
+            )
+
     try:
-        with urllib.request.urlopen(url, timeout=_DOWNLOAD_TIMEOUT_S) as response, atomic_target(target) as tmp:
-            with open(tmp, "wb") as f:
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    digest.update(chunk)
-                    f.write(chunk)
-            if digest.hexdigest() != expected:
-                raise DatasetError(
-                    f"{url} sent a file with {algorithm} {digest.hexdigest()}, expected {expected}; "
-                    f"nothing was kept at {target}; {fix}"
-                )
+        download_verified(url, target, check, algorithm, timeout=_DOWNLOAD_TIMEOUT_S)
     except OSError as exc:  # urllib's URLError and socket timeouts are OSErrors
         raise DatasetError(f"could not download {url} to {target} ({exc}); {fix}") from exc
     return target

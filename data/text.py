@@ -9,15 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import pathlib
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
 
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.files import atomic_target
 from data.parquet_io import read_metadata, read_split, write_split
 from data.splits import Dataset, SequenceSplit
 from data.transforms import limit_eval, limit_train
@@ -203,17 +201,3 @@ def _stored_vocab(path: pathlib.Path, raw: str, fix: str) -> tuple[str, ...]:
 def capped_steps(longest_chars: int, cfg: DataConfig) -> int:
     """Steps of the longest example (a dataset constant) under cfg.max_len."""
     return longest_chars if cfg.max_len is None else min(longest_chars, cfg.max_len)
-
-
-def fetch(url: str, target: pathlib.Path, verify: Callable[[pathlib.Path, str], None], timeout: float = 60) -> None:
-    """Download `url` to `target` through a temporary file; `verify(tmp_path, sha256)` must pass before the rename.
-
-    Network failures raise OSError (urllib's URLError is one), for the caller to turn into a DatasetError.
-    """
-    digest = hashlib.sha256()
-    with atomic_target(target) as tmp:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(tmp, "wb") as out:
-            for chunk in iter(lambda: response.read(1 << 20), b""):
-                digest.update(chunk)
-                out.write(chunk)
-        verify(tmp, digest.hexdigest())

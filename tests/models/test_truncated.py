@@ -34,6 +34,20 @@ CASES = {
 }
 
 
+@pytest.fixture
+def ce_targets(monkeypatch) -> list[torch.Tensor]:
+    """The targets of every cross-entropy computed during the test, in order."""
+    real_ce = torch.nn.functional.cross_entropy
+    seen: list[torch.Tensor] = []
+
+    def recording(logits, target, **kwargs):
+        seen.append(target)
+        return real_ce(logits, target, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", recording)
+    return seen
+
+
 def _grads(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {n: p.grad.clone() if p.grad is not None else torch.zeros_like(p) for n, p in model.named_parameters()}
 
@@ -145,7 +159,7 @@ def test_pretraining_gives_the_classifier_no_gradient(kind):
     assert model.lstm.weight_ih_l0.grad.abs().sum() > 0
 
 
-def test_decoder_starts_from_the_main_state_and_reconstructs_the_tokens_before_the_anchor(monkeypatch, tiny_batch):
+def test_decoder_starts_from_the_main_state_and_reconstructs_the_tokens_before_the_anchor(ce_targets, tiny_batch):
     model = tiny_model("r_lstm")
     tokens, labels = tiny_batch
     anchors = torch.tensor([[4, 9], [11, 6], [5, 5]])
@@ -155,13 +169,7 @@ def test_decoder_starts_from_the_main_state_and_reconstructs_the_tokens_before_t
         seen.setdefault("state", args[1])
 
     model.aux.bottom.register_forward_pre_hook(record_initial_state)
-    real_ce = torch.nn.functional.cross_entropy
-    targets = []
-    monkeypatch.setattr(
-        torch.nn.functional,
-        "cross_entropy",
-        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw),
-    )
+    targets = ce_targets
     lstm_loss_terms(model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="joint")
 
     L = TINY_AUX.segment_len
@@ -175,17 +183,11 @@ def test_decoder_starts_from_the_main_state_and_reconstructs_the_tokens_before_t
     assert torch.equal(targets[-1], expected)
 
 
-def test_prediction_targets_are_the_tokens_after_the_anchor(monkeypatch, tiny_batch):
+def test_prediction_targets_are_the_tokens_after_the_anchor(ce_targets, tiny_batch):
     model = tiny_model("p_lstm")
     tokens, labels = tiny_batch
     anchors = torch.tensor([[0, 7], [3, 3], [5, 1]])
-    real_ce = torch.nn.functional.cross_entropy
-    targets = []
-    monkeypatch.setattr(
-        torch.nn.functional,
-        "cross_entropy",
-        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw),
-    )
+    targets = ce_targets
     lstm_loss_terms(model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="pretrain")
     L = TINY_AUX.segment_len
     expected = torch.stack([tokens[b, a + 1 : a + L + 1] for b in range(3) for a in anchors[b].tolist()])
@@ -215,7 +217,7 @@ def test_per_batch_anchors_share_one_position():
     assert (anchors == anchors[0]).all()
 
 
-def test_random_segment_offsets_keep_the_segment_inside_the_sequence_and_move_the_targets(monkeypatch, tiny_batch):
+def test_random_segment_offsets_keep_the_segment_inside_the_sequence_and_move_the_targets(ce_targets, tiny_batch):
     L = TINY_AUX.segment_len
     anchors = torch.tensor([[4, 11], [9, 7], [5, 6]])
     gen = torch.Generator().manual_seed(0)
@@ -225,13 +227,7 @@ def test_random_segment_offsets_keep_the_segment_inside_the_sequence_and_move_th
     offsets = draws[0]
     model = tiny_model("r_lstm", dataclasses.replace(TINY_AUX, segment_offset="random"))
     tokens, labels = tiny_batch
-    real_ce = torch.nn.functional.cross_entropy
-    targets = []
-    monkeypatch.setattr(
-        torch.nn.functional,
-        "cross_entropy",
-        lambda logits, target, **kw: targets.append(target) or real_ce(logits, target, **kw),
-    )
+    targets = ce_targets
     lstm_loss_terms(model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="pretrain",
                     segment_offsets=offsets)  # fmt: skip
     ends = [(b, a - int(offsets[b, m])) for b in range(3) for m, a in enumerate(anchors[b].tolist())]
