@@ -5,8 +5,8 @@ PY := $(VENV)/bin/python
 # The CPU build, taken from local disk on the project's machines. GPU machines: see README, "GPU machines".
 TORCH_SPEC ?= torch==2.13.0
 DATA_DIR ?= $(or $(AUXLSTM_DATA_DIR),$(HOME)/.cache/auxlstm)
-SWEEP_CONFIG ?= study/configs/quickstart.yaml
-SWEEP_OUT ?= runs/quickstart
+# Extra arguments of `make sweep`, e.g. SWEEP_ARGS="--study paper-mnist --address auto".
+SWEEP_ARGS ?=
 
 # Debian packages holding the offline stand-in datasets (Fashion-MNIST for CIFAR-10, WordNet for DBpedia).
 DEB_DATA := dataset-fashion-mnist wordnet-base
@@ -26,7 +26,7 @@ data: install
 	$(PY) -m data.prepare mnist --data-dir "$(DATA_DIR)"
 
 sweep: data
-	$(PY) -m study.train --config $(SWEEP_CONFIG) --data-dir "$(DATA_DIR)" --out $(SWEEP_OUT)
+	$(PY) -m study.sweep --data-dir "$(DATA_DIR)" $(SWEEP_ARGS)
 
 system-data:
 	@if ls $(DEB_FILES) >/dev/null 2>&1; then :; \
@@ -43,4 +43,4 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs sweeps .pytest_cache

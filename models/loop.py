@@ -266,6 +266,7 @@ def fit(
         metrics: dict[str, Any] = {
             "epoch": state.epoch,
             "epochs": total_epochs,
+            "supervised_epoch": max(0, state.epoch - (total_epochs - train.epochs)),  # joint epochs done
             "phase": phase,
             **{f"train/{k}": v for k, v in sums.means().items()},
             "val/accuracy": val.mean("accuracy"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -99,13 +100,23 @@ def _set_dotted(tree: dict[str, Any], key: str, value: Any) -> None:
     node[leaf] = value
 
 
-def config_from_dict(raw: dict[str, Any], overrides: list[str] = ()) -> RunConfig:
+def config_from_dict(
+    raw: dict[str, Any], overrides: list[str] = (), values: Mapping[str, Any] | None = None
+) -> RunConfig:
+    """The validated config of a raw tree with `--set` style overrides, then dotted `values`, applied."""
     tree = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
     for text in overrides:
         _set_dotted(tree, *parse_override(text))
+    for key, value in (values or {}).items():
+        _set_dotted(tree, key, value)
     cfg = _build(RunConfig, tree, "")
     validate(cfg)
     return cfg
+
+
+def check_keys(raw: dict[str, Any]) -> None:
+    """Refuse unknown keys and wrong types in a raw tree, without the cross-field checks of `validate`."""
+    _build(RunConfig, raw, "")
 
 
 def load_config(path: Path | str | None, overrides: list[str] = ()) -> RunConfig:
@@ -125,6 +136,11 @@ def load_config(path: Path | str | None, overrides: list[str] = ()) -> RunConfig
 
 def to_dict(cfg: RunConfig) -> dict[str, Any]:
     return dataclasses.asdict(cfg)
+
+
+def flatten(cfg: RunConfig) -> dict[str, Any]:
+    """Every key of the config as a dotted name, e.g. {'model.kind': 'r_lstm', 'aux.weight': 1.0, ...}."""
+    return {f"{section}.{key}": value for section, keys in to_dict(cfg).items() for key, value in keys.items()}
 
 
 def dump_yaml(cfg: RunConfig) -> str:

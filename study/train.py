@@ -7,13 +7,10 @@ DIR/history.json (per-epoch metrics) and DIR/metrics.json (final results).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
-
-import torch
 
 from study.config import ConfigError, RunConfig, dump_yaml, load_config
 
@@ -64,74 +61,24 @@ def progress_line(metrics: dict[str, Any], elapsed: float) -> str:
 
 
 def run(cfg: RunConfig, out: Path, *, data_dir: str | None = None, resume: bool = False) -> dict[str, Any]:
-    """Train and test one config; returns the final metrics also written to out/metrics.json."""
-    from data import default_data_dir, iterate_batches, load_dataset
-    from models import build_model
-    from models.loop import evaluate, fit, resolve_device
+    """Train and test one config on this machine, printing a progress line per epoch."""
+    from data import default_data_dir
+    from study.run import CHECKPOINT, run_config
 
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(dump_yaml(cfg))
     started = time.perf_counter()
-    dataset = load_dataset(cfg.data, default_data_dir(data_dir))
-    device = resolve_device(cfg.train.device)
-    torch.manual_seed(cfg.train.seed)
-    model = build_model(
-        cfg.model,
-        cfg.aux,
-        vocab_size=dataset.vocab_size,
-        num_classes=dataset.num_classes,
-        seq_len=dataset.seq_len,
-        channels=dataset.channels,
-    )
-    print(
-        f"{cfg.model.kind} on {dataset.name}: {len(dataset.train.labels):,} train / {len(dataset.val.labels):,} val"
-        f" / {len(dataset.test.labels):,} test examples of {dataset.seq_len} steps; "
-        f"{sum(p.numel() for p in model.parameters()):,} parameters; device {device}",
-        flush=True,
-    )
-    eval_size = cfg.train.eval_batch_size
-    train_started = time.perf_counter()
 
     def report(metrics: dict[str, Any]) -> None:
-        print(progress_line(metrics, time.perf_counter() - train_started), flush=True)
+        print(progress_line(metrics, time.perf_counter() - started), flush=True)
 
-    state = fit(
-        model,
-        train_batches=lambda gen: iterate_batches(dataset.train, cfg.data.batch_size, shuffle=True, generator=gen),
-        val_batches=lambda: iterate_batches(dataset.val, eval_size, shuffle=False),
-        train=cfg.train,
-        aux=cfg.aux,
-        device=device,
-        checkpoint_path=out / "checkpoint.pt",
-        resume=resume,
-        on_epoch=report,
-    )
-    test = evaluate(model, iterate_batches(dataset.test, eval_size, shuffle=False), device)
-    return write_results(out, state.history, test.mean("accuracy"), time.perf_counter() - started)
-
-
-def write_results(out: Path, history: list[dict[str, Any]], test_accuracy: float, wall: float, **extra) -> dict:
-    """Write out/history.json and out/metrics.json (the final numbers, after the paper's last-epoch protocol)."""
-    last = history[-1]
-    metrics = {
-        "test_accuracy": test_accuracy,
-        "val_accuracy": last["val/accuracy"],
-        "train_loss": last["train/loss"],
-        "tokens_per_second": last["tokens_per_second"],
-        "peak_memory_mb": max(h["peak_memory_mb"] for h in history),
-        "wall_seconds": wall,
-        "epochs": last["epoch"],
-        **extra,
-    }
-    (out / "history.json").write_text(json.dumps(history, indent=1))
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    return metrics
+    resume_from = out / CHECKPOINT if resume else None
+    return run_config(cfg, default_data_dir(data_dir), out, on_epoch=report, resume_from=resume_from)
 
 
 def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
     """The same run as `run`, data-parallel on a Ray cluster; rerunning with the same --out resumes it."""
     from data import default_data_dir, get_info
     from models.checkpoint import load_checkpoint
+    from study.run import run_config, write_results
     from tuning.ray_train import WorkerConfig, run_distributed
 
     out = args.out.resolve()
@@ -140,7 +87,7 @@ def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
     data_dir = default_data_dir(args.data_dir).resolve()
     get_info(cfg.data.name).prepare(data_dir, None)  # once here, not racing in every worker
     started = time.perf_counter()
-    worker = WorkerConfig(cfg.model, cfg.aux, cfg.train, cfg.data, str(data_dir))
+    worker = WorkerConfig(run=run_config, config=cfg, data_dir=str(data_dir))
     last = run_distributed(
         worker, name="train", storage=args.storage or str(out / "ray"), workers=args.workers,
         gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, address=args.address,
@@ -170,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
             metrics = run_on_ray(cfg, args)
     except DatasetError as err:
         print(f"data error: {err}", file=sys.stderr)
+        return 1
+    except FloatingPointError as err:
+        print(f"training diverged: {err}; the last good epoch is in {args.out}/checkpoint.pt", file=sys.stderr)
         return 1
     print(
         f"test accuracy {metrics['test_accuracy']:.4f} (val {metrics['val_accuracy']:.4f}) after "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 CHECK = """
 import sys
@@ -27,7 +29,17 @@ def test_models_and_data_import_and_train_without_ray_optuna_or_mlflow():
     assert result.stdout.strip() == "[]"
 
 
-def test_cli_modules_do_nothing_at_import_time():
-    code = "import study.train, data.prepare; print('quiet')"
+def test_cli_modules_do_nothing_at_import_time_and_load_ray_only_when_they_run():
+    code = (
+        "import sys, study.train, study.sweep, study.export, data.prepare; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'optuna', 'mlflow')))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout == "quiet\n" and result.stderr == ""
+    assert result.stdout == "[]\n" and result.stderr == ""
+
+
+def test_tuning_does_not_import_study():
+    # The sweep entry point hands tuning/ what it needs; the layers only point downward.
+    for path in sorted((Path(__file__).parents[1] / "tuning").glob("*.py")):
+        imports = [line for line in path.read_text().splitlines() if re.match(r"\s*(from|import) study\b", line)]
+        assert imports == [], path.name

@@ -1,14 +1,16 @@
-"""Ray Train (V2): the framework-free `models.loop.fit` on N data-parallel workers, checkpointed and restartable.
+"""Ray Train (V2): the project's one run path on N data-parallel workers, checkpointed and restartable.
 
-Each worker loads the data itself and trains its shard of every global batch (`data.batch_size` is the global
-batch); DistributedDataParallel averages gradients; metric sums are added across workers before they are
-reported; rank 0 reports a checkpoint every epoch, and a restarted worker group resumes from the latest one.
+Each worker runs `study.run.run_config` (handed in through `WorkerConfig`): it loads the data itself and trains
+its shard of every global batch (`data.batch_size` is the global batch); DistributedDataParallel averages
+gradients; metric sums are added across workers before they are reported; rank 0 reports a checkpoint every
+epoch, and a restarted worker group resumes from the latest one.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,26 +22,25 @@ import torch
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from data import iterate_batches, load_dataset
-from data.config import DataConfig
-from models import AUX_KINDS, AuxConfig, ModelConfig, TrainConfig, build_model
+from data.text_registry import TEXT_DATASETS
+from models import AUX_KINDS
 from models.checkpoint import load_checkpoint
 from models.collective import SINGLE_PROCESS, TorchDistributed
-from models.loop import evaluate, fit
 
 CHECKPOINT = "checkpoint.pt"
 
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    model: ModelConfig
-    aux: AuxConfig
-    train: TrainConfig
-    data: DataConfig
+    """What every worker runs: `run(config, data_dir, out, **hooks)`, the project's one run path
+    (`study.run.run_config`, handed in by the caller: tuning/ does not import study/)."""
+
+    run: Callable[..., dict[str, Any]]
+    config: Any  # study.config.RunConfig
     data_dir: str
 
 
-def needs_unused_parameter_search(cfg: WorkerConfig, variable_length: bool) -> bool:
+def needs_unused_parameter_search(cfg: Any, variable_length: bool) -> bool:
     """Whether some parameters can get no gradient in a step, which DDP must then look for (at a cost).
 
     The classifier is idle while pretraining, the auxiliary LSTM in batches of text too short for a segment,
@@ -62,55 +63,43 @@ def _count_nodes(world: int) -> int:
 
 def train_worker(config: dict[str, Any]) -> None:
     """The training function of every Ray Train worker."""
-    cfg: WorkerConfig = config["worker"]
+    worker: WorkerConfig = config["worker"]
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     device = ray.train.torch.get_device()
-    dataset = load_dataset(cfg.data, Path(cfg.data_dir))
-    torch.manual_seed(cfg.train.seed)  # one model initialisation on every rank
-    model = build_model(
-        cfg.model, cfg.aux, vocab_size=dataset.vocab_size, num_classes=dataset.num_classes,
-        seq_len=dataset.seq_len, channels=dataset.channels,
-    )  # fmt: skip
-    local = Path(tempfile.mkdtemp(prefix="auxlstm-worker-")) / CHECKPOINT
+    out = Path(tempfile.mkdtemp(prefix="auxlstm-worker-"))
     latest = ray.train.get_checkpoint()  # set when this worker group replaces one that failed
+    resume_from = None
     if latest is not None:
+        resume_from = out / "restored.pt"
         with latest.as_directory() as directory:
-            shutil.copy(Path(directory) / CHECKPOINT, local)
-    resumed_from = load_checkpoint(local)["epoch"] if latest is not None else 0
+            shutil.copy(Path(directory) / CHECKPOINT, resume_from)
+    resumed_from = load_checkpoint(resume_from)["epoch"] if resume_from is not None else 0
+    variable_length = worker.config.data.name in TEXT_DATASETS  # batches may lack a segment
 
     def wrap(module: torch.nn.Module) -> torch.nn.Module:
-        find_unused = needs_unused_parameter_search(cfg, variable_length=dataset.train.lengths is not None)
         return ray.train.torch.prepare_model(
             module, move_to_device=device, parallel_strategy="ddp" if world > 1 else None,
-            parallel_strategy_kwargs={"find_unused_parameters": find_unused},
+            parallel_strategy_kwargs={
+                "find_unused_parameters": needs_unused_parameter_search(worker.config, variable_length)
+            },
         )  # fmt: skip
 
-    shard = (rank, world)
-    eval_size = cfg.train.eval_batch_size
-    collective = TorchDistributed(device) if world > 1 else SINGLE_PROCESS
     nodes = _count_nodes(world)
 
     def report(metrics: dict[str, Any]) -> None:
         metrics = {**metrics, "workers": world, "nodes": nodes, "resumed_from_epoch": resumed_from}
-        if metrics["epoch"] == metrics["epochs"]:  # the paper's protocol: test once, after the last epoch
-            test_batches = iterate_batches(dataset.test, eval_size, shuffle=False, shard=shard)
-            metrics = {**metrics, "test_accuracy": evaluate(model, test_batches, device, collective).mean("accuracy")}
         with tempfile.TemporaryDirectory() as directory:
             checkpoint = None
             if rank == 0:
-                shutil.copy(local, Path(directory) / CHECKPOINT)
+                shutil.copy(out / CHECKPOINT, Path(directory) / CHECKPOINT)
                 checkpoint = ray.train.Checkpoint.from_directory(directory)
             ray.train.report(metrics, checkpoint=checkpoint, checkpoint_dir_name=f"epoch_{metrics['epoch']:04d}")
 
-    fit(
-        model,
-        train_batches=lambda gen: iterate_batches(
-            dataset.train, cfg.data.batch_size, shuffle=True, generator=gen, shard=shard
-        ),
-        val_batches=lambda: iterate_batches(dataset.val, eval_size, shuffle=False, shard=shard),
-        train=cfg.train, aux=cfg.aux, device=device, checkpoint_path=local, resume=latest is not None,
-        on_epoch=report, wrap=wrap, collective=collective,
+    worker.run(
+        worker.config, Path(worker.data_dir), out, on_epoch=report, wrap=wrap,
+        collective=TorchDistributed(device) if world > 1 else SINGLE_PROCESS, shard=(rank, world), device=device,
+        resume_from=resume_from,
     )  # fmt: skip
 
 
@@ -126,6 +115,7 @@ def run_distributed(
     max_failures: int = 2,
     placement_strategy: str = "PACK",
     download_to: Path | None = None,
+    callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
     """Train on a Ray cluster (`address`: "auto" joins a running one; None starts a local one).
 
@@ -133,6 +123,7 @@ def run_distributed(
     file is copied there from the storage (a shared path or a cloud URI).
     Starting again with the same `name` and `storage` resumes an interrupted run. `placement_strategy` is
     Ray's: PACK keeps workers on as few nodes as possible (fast collectives), STRICT_SPREAD one per node.
+    `callbacks` are Ray Train callbacks (a sweep trial passes Tune's `TuneReportCallback`).
     """
     if not ray.is_initialized():
         ray.init(address=address)
@@ -151,6 +142,7 @@ def run_distributed(
             storage_path=storage,
             failure_config=FailureConfig(max_failures=max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
+            callbacks=callbacks,
         ),
     )
     result = trainer.fit()

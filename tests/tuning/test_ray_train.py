@@ -15,6 +15,8 @@ from data import default_data_dir
 from data.config import DataConfig
 from models import AuxConfig, ModelConfig, TrainConfig
 from models.checkpoint import load_checkpoint
+from study.config import RunConfig
+from study.run import run_config
 from study.train import main as train_main
 from tuning.ray_train import WorkerConfig, run_distributed
 
@@ -22,13 +24,13 @@ pytestmark = pytest.mark.slow
 
 
 def _config(kind: str, epochs: int, seq_len: int = 40, limit_train: int = 512) -> WorkerConfig:
-    return WorkerConfig(
+    cfg = RunConfig(
         model=ModelConfig(kind=kind, d_hidden=16, d_ffn=16, dropconnect=0.0),
         aux=AuxConfig(segment_len=10, truncation=10, pretrain_epochs=0, decoder_units=16),
         train=TrainConfig(epochs=epochs, truncation=10),
         data=DataConfig(name="synthetic", seq_len=seq_len, batch_size=32, limit_train=limit_train, limit_eval=256),
-        data_dir=str(default_data_dir(os.environ.get("AUXLSTM_DATA_DIR"))),
     )
+    return WorkerConfig(run=run_config, config=cfg, data_dir=str(default_data_dir(os.environ.get("AUXLSTM_DATA_DIR"))))
 
 
 def test_two_workers_on_two_nodes_match_one_worker_with_the_same_global_batch(ray_cluster, tmp_path):

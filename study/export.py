@@ -1,0 +1,137 @@
+"""`python -m study.export --sweep SWEEP --out DIR`: a finished sweep's best configs, ready to train again.
+
+Reads only the sweep directory (its results table and sweep.json): no Ray, no tracking server. Writes one YAML
+per exported trial that runs unchanged with `python -m study.train --config FILE`, and a summary (Markdown and
+JSON) with metrics, MLflow run ids, checkpoint locations, the data checksum and the git commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from study.config import ConfigError, config_from_dict, dump_yaml
+from study.results import STATUSES, load_rows, objective_value, pareto_front, rank
+from study.sweep_dir import SweepInfo, find_sweep
+
+
+def default_mode(metric: str) -> str:
+    return "max" if metric.endswith("accuracy") or metric == "tokens_per_second" else "min"
+
+
+def unflatten(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    tree: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        section, _, leaf = key.partition(".")
+        tree.setdefault(section, {})[leaf] = value
+    return tree
+
+
+def export(sweep: SweepInfo, out: Path, *, top_k: int = 3, metric: str | None = None, mode: str | None = None):
+    """Write the top-k COMPLETE trials' configs and the summary to `out`; returns the summary."""
+    rows = load_rows(sweep.path)
+    objectives = [(o["metric"], o["mode"]) for o in sweep.data["objectives"]]
+    metric = metric or objectives[0][0]
+    mode = mode or dict(objectives).get(metric) or default_mode(metric)
+    best = rank(rows, metric, mode)[:top_k]
+    out.mkdir(parents=True, exist_ok=True)
+    exported = []
+    for i, row in enumerate(best, 1):
+        cfg = config_from_dict(unflatten(row["config"]))  # validates: what is written trains
+        path = out / f"{i:02d}_{row['trial_id']}.yaml"
+        path.write_text(dump_yaml(cfg))
+        exported.append(_entry(i, row, path, metric))
+    summary = {
+        "sweep": sweep.data["name"],
+        "study": sweep.data["study"],
+        "metric": metric,
+        "mode": mode,
+        "objectives": sweep.data["objectives"],
+        "data_checksum": sweep.data["data_checksum"],
+        "git_commit": sweep.data["git_commit"],
+        "tracking_uri": sweep.data["tracking_uri"],
+        "mlflow_parent_run_id": sweep.data.get("mlflow_parent_run_id"),
+        "trials": {s.lower(): sum(r["status"] == s for r in rows) for s in STATUSES},
+        "top": exported,
+    }
+    if len(objectives) > 1:
+        summary["pareto"] = [_entry(None, r, None, metric) for r in pareto_front(rows, objectives)]
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "summary.md").write_text(markdown(summary))
+    return summary
+
+
+def _entry(rank_: int | None, row: dict[str, Any], path: Path | None, metric: str) -> dict[str, Any]:
+    return {
+        "rank": rank_,
+        "trial_id": row["trial_id"],
+        "config_file": str(path) if path else None,
+        "params": row.get("params", {}),
+        "objective": objective_value(row, metric),
+        "metrics": {k: v for k, v in (row.get("metrics") or {}).items() if isinstance(v, (int, float, str))},
+        "mlflow_run_id": row.get("mlflow_run_id"),
+        "checkpoint": row.get("checkpoint"),
+        "command": row.get("command"),
+    }
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    metric = summary["metric"]
+    lines = [
+        f"# Sweep {summary['sweep']} (study {summary['study']})",
+        "",
+        f"Ranked by {metric} ({summary['mode']}) at the last epoch, over trials that trained every epoch. "
+        f"Trials: {', '.join(f'{v} {k}' for k, v in summary['trials'].items())}.",
+        f"Data checksum `{summary['data_checksum'][:16]}…`, git commit `{summary['git_commit']}`, "
+        f"MLflow `{summary['tracking_uri']}` (parent run `{summary['mlflow_parent_run_id']}`).",
+        "",
+    ]
+    for title, entries in (("Top configurations", summary["top"]), ("Pareto set", summary.get("pareto"))):
+        if entries is None:
+            continue
+        header = f"| # | trial | searched values | {metric} | test accuracy | MLflow run | config |"
+        lines += [f"## {title}", "", header, "|---|---|---|---|---|---|---|"]
+        for e in entries:
+            params = ", ".join(f"{k}={_short(v)}" for k, v in e["params"].items())
+            test = e["metrics"].get("test_accuracy")
+            lines.append(
+                f"| {e['rank'] or ''} | {e['trial_id']} | {params} | {_short(e['objective'])} | {_short(test)} | "
+                f"{e['mlflow_run_id']} | {Path(e['config_file']).name if e['config_file'] else ''} |"
+            )
+        lines.append("")
+    if summary["top"]:
+        command = f"python -m study.train --config {summary['top'][0]['config_file']} --out runs/best"
+        lines += ["Train the best again:", "", "```sh", command, "```", ""]
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else "" if value is None else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m study.export", description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", required=True, help="sweep name (under --sweeps-dir) or its directory")
+    parser.add_argument("--sweeps-dir", default="sweeps", help="where sweeps live (default: ./sweeps)")
+    parser.add_argument("--top-k", type=int, default=3, help="configs to export (default 3)")
+    parser.add_argument("--metric", help="rank by this metric (default: the study's first objective)")
+    parser.add_argument("--mode", choices=["max", "min"], help="default: the objective's, else inferred")
+    parser.add_argument("--out", type=Path, required=True, help="directory for the YAML configs and the summary")
+    args = parser.parse_args(argv)
+    if args.top_k < 1:
+        parser.error("--top-k must be at least 1")
+    try:
+        sweep = find_sweep(args.sweep, Path(args.sweeps_dir))
+        summary = export(sweep, args.out, top_k=args.top_k, metric=args.metric, mode=args.mode)
+    except (FileNotFoundError, ConfigError) as err:
+        print(f"export error: {err}", file=sys.stderr)
+        return 2
+    print(f"exported {len(summary['top'])} config(s) ranked by {summary['metric']} to {args.out}/ (summary.md)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""A sweep's results table: one row per trial, kept in the sweep directory, read without Ray or MLflow.
+
+Rows hold the trial's searched values, its resolved config, status, per-epoch history, final metrics, MLflow run
+id, checkpoint location and the command that reproduces it. The sweep driver rewrites the file (atomically) as
+trials start, report and end; `study.export` and the sweep summary read it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+RESULTS = "results.json"
+# RUNNING: started; COMPLETE: every epoch trained; STOPPED: stopped early by the scheduler (ASHA);
+# FAILED: raised, diverged or produced a non-finite objective.
+STATUSES = ("RUNNING", "COMPLETE", "STOPPED", "FAILED")
+
+
+class ResultsTable:
+    """The rows of one sweep, keyed by trial id, persisted to `sweep_dir/results.json` on every change."""
+
+    def __init__(self, sweep_dir: Path) -> None:
+        self.path = Path(sweep_dir) / RESULTS
+        self.rows: dict[str, dict[str, Any]] = {}
+        if self.path.exists():
+            self.rows = {row["trial_id"]: row for row in json.loads(self.path.read_text())}
+
+    def row(self, trial_id: str) -> dict[str, Any]:
+        return self.rows.setdefault(trial_id, {"trial_id": trial_id, "status": "RUNNING", "history": []})
+
+    def update(self, trial_id: str, **fields: Any) -> dict[str, Any]:
+        row = self.row(trial_id)
+        row.update(fields)
+        self.save()
+        return row
+
+    def add_epoch(self, trial_id: str, metrics: Mapping[str, Any]) -> bool:
+        """Record one epoch's metrics; False (and nothing recorded) if that epoch is already in the history,
+        as when a resumed trial repeats an epoch whose report outran the last saved sweep state."""
+        row = self.row(trial_id)
+        if row["history"] and metrics["epoch"] <= row["history"][-1]["epoch"]:
+            return False
+        row["history"].append(dict(metrics))
+        row["metrics"] = dict(metrics)
+        self.save()
+        return True
+
+    def save(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(list(self.rows.values()), indent=1, default=str))
+        os.replace(tmp, self.path)
+
+
+def load_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    path = Path(sweep_dir) / RESULTS
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist: not a sweep directory, or no trial has started yet")
+    return json.loads(path.read_text())
+
+
+def objective_value(row: Mapping[str, Any], metric: str) -> float | None:
+    """The trial's value of `metric` at its last epoch (the paper's protocol), None if it has none."""
+    value = (row.get("metrics") or {}).get(metric)
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def rank(rows: Iterable[Mapping[str, Any]], metric: str, mode: str, statuses: tuple[str, ...] = ("COMPLETE",)):
+    """Rows of the given statuses that have `metric`, best first."""
+    scored = [r for r in rows if r.get("status") in statuses and objective_value(r, metric) is not None]
+    return sorted(scored, key=lambda r: objective_value(r, metric), reverse=mode == "max")
+
+
+def pareto_front(rows: Iterable[Mapping[str, Any]], objectives: list[tuple[str, str]]) -> list[Mapping[str, Any]]:
+    """The COMPLETE trials no other COMPLETE trial dominates (at least as good in every objective, better in one).
+
+    Trials stopped early never enter: their values are from fewer epochs.
+    """
+
+    def signed(row: Mapping[str, Any]) -> tuple[float, ...] | None:
+        values = [objective_value(row, m) for m, _ in objectives]
+        if any(v is None for v in values):
+            return None
+        return tuple(v if mode == "max" else -v for v, (_, mode) in zip(values, objectives))
+
+    candidates = [(r, signed(r)) for r in rows if r.get("status") == "COMPLETE"]
+    candidates = [(r, s) for r, s in candidates if s is not None]
+
+    def dominated(s: tuple[float, ...]) -> bool:
+        return any(all(o >= v for o, v in zip(other, s)) and other != s for _, other in candidates)
+
+    return [r for r, s in candidates if not dominated(s)]

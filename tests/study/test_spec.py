@@ -1,0 +1,217 @@
+"""Study specs: malformed ones are refused naming their key; the space samples only valid configs."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from models.config import AUX_KINDS
+from models.loop import fit
+from study.config import ConfigError, flatten
+from study.spec import EPOCH_METRICS, SPECS_DIR, SpecError, load_study, parse_study, read_spec
+
+VALID = {
+    "name": "check",
+    "base": {"model": {"kind": "r_lstm"}, "aux": {"segment_len": 100, "truncation": 50, "pretrain_epochs": 0},
+             "train": {"epochs": 4, "truncation": 50}, "data": {"name": "mnist", "image_size": 14}},
+    "space": {
+        "scientific": {"model.kind": {"choice": ["lstm", "r_lstm", "p_lstm", "transformer"]}},
+        "nuisance": {
+            "aux.weight": {"float": [0.1, 3.0], "log": True},
+            "aux.segment_len": {"int": [25, 150]},
+            "aux.truncation": {"int": [10, 196]},
+            "aux.anchors": {"int": [1, 4]},
+            "train.truncation": {"int": [25, 196]},
+            "train.lr": {"float": [1e-4, 1e-2], "log": True},
+        },
+        "fixed": {"data.limit_train": 512},
+    },
+    "objective": {"metric": "val/accuracy", "mode": "max"},
+    "trials": 6,
+    "concurrency": 2,
+}  # fmt: skip
+
+
+def _with(path: str, value) -> dict:
+    """VALID with one key (a/b/c path) set, or deleted when value is ...; '/' separates levels."""
+    spec = copy.deepcopy(VALID)
+    *parents, leaf = path.split("/")
+    node = spec
+    for part in parents:
+        node = node[part]
+    if value is ...:
+        del node[leaf]
+    else:
+        node[leaf] = value
+    return spec
+
+
+MALFORMED = [
+    (_with("trails", 5), "trails"),
+    (_with("name", "has space"), "name"),
+    (_with("space/scientific/model.kindd", {"choice": ["lstm"]}), "model.kindd"),
+    (_with("space/nuisance/aux.weight", {"float": [0.1]}), "space.nuisance.aux.weight"),
+    (_with("space/nuisance/aux.weight", {"float": [3.0, 0.1]}), "space.nuisance.aux.weight"),
+    (_with("space/nuisance/aux.weight", {"float": [0.0, 1.0], "log": True}), "space.nuisance.aux.weight.log"),
+    (_with("space/nuisance/aux.weight", {"float": [0.1, 1.0], "choice": [1]}), "space.nuisance.aux.weight"),
+    (_with("space/nuisance/aux.anchors", {"int": [1.5, 4]}), "space.nuisance.aux.anchors"),
+    (_with("space/scientific/model.kind", {"choice": []}), "space.scientific.model.kind"),
+    (_with("space/scientific/model.kind", {"choice": ["lstm", "gru"]}), "model.kind"),
+    (_with("space/nuisance/aux.segment_len", {"int": [25, 196]}), "aux.segment_len"),  # no room before/after
+    (_with("space/nuisance/train.truncation", {"int": [25, 400]}), "train.truncation"),  # longer than 196 steps
+    (_with("space/nuisance/aux.truncation", {"int": [10, 300]}), "aux.truncation"),
+    (_with("space/nuisance/train.lr", {"float": [-1.0, 1e-2]}), "train.lr"),
+    (_with("space/fixed/train.lr", 1e-3), "train.lr"),  # both searched and fixed
+    (_with("space/fixed/data.limit_train", "many"), "data.limit_train"),
+    (_with("space/bogus", {}), "space.bogus"),
+    (_with("space", {"fixed": {"train.lr": 1e-3}}), "space"),  # nothing to search
+    (_with("objective", {"metric": "val/acc", "mode": "max"}), "objective.metric"),
+    (_with("objective", {"metric": "val/accuracy", "mode": "up"}), "objective.mode"),
+    (_with("objective", {"metric": "test_accuracy", "mode": "max"}), "objective.metric"),
+    ({**_with("objective", ...), "objectives": [{"metric": "val/accuracy", "mode": "max"},
+                                                {"metric": "peak_memory_mb", "mode": "min"}],
+      "scheduler": {"kind": "asha"}}, "scheduler.kind"),
+    (_with("scheduler", {"kind": "hyperband"}), "scheduler.kind"),
+    (_with("scheduler", {"grace_period": 9}), "scheduler.grace_period"),
+    (_with("scheduler", {"reduction_factor": 1}), "scheduler.reduction_factor"),
+    (_with("resources", {"gpus": 1.5}), "resources.gpus"),
+    (_with("resources", {"workers": 0}), "resources.workers"),
+    (_with("resources", {"cpus": 0}), "resources.cpus"),
+    (_with("resources", {"tpus": 1}), "resources.tpus"),
+    (_with("trials", 0), "trials"),
+    (_with("concurrency", "2"), "concurrency"),
+    (_with("base", {"model": {"knd": "lstm"}}), "model.knd"),
+    (_with("points", [{"aux.weight": 50.0}]), "points[0].aux.weight"),
+    (_with("points", [{"data.name": "pmnist"}]), "points[0].data.name"),
+]
+
+
+@pytest.mark.parametrize(("spec", "key"), MALFORMED, ids=[k for _, k in MALFORMED])
+def test_malformed_spec_is_refused_naming_its_key(spec, key):
+    with pytest.raises(SpecError) as err:
+        parse_study(spec)
+    assert key in str(err.value)
+
+
+def test_the_valid_spec_parses():
+    study = parse_study(VALID)
+    assert study.trials == 6 and study.concurrency == 2 and study.scheduler.kind == "asha"
+    assert study.space.params[0].key == "model.kind"
+
+
+def test_cli_refuses_a_bad_spec_before_ray_starts(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(yaml.safe_dump(_with("space/nuisance/train.truncation", {"int": [25, 400]})))
+    code = "import sys; from study.sweep import main; rc = main(sys.argv[1:]); print(sorted(m for m in sys.modules if m.split('.')[0] == 'ray')); sys.exit(rc)"  # noqa: E501
+    result = subprocess.run(
+        [sys.executable, "-c", code, "--study", str(spec), "--sweeps-dir", str(tmp_path / "sweeps")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "space.nuisance.train.truncation" in result.stderr
+    assert result.stdout.strip() == "[]"  # Ray was never imported, let alone started
+    assert not (tmp_path / "sweeps").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_500_samples_build_valid_configs_and_aux_keys_only_for_auxiliary_kinds():
+    study = parse_study(VALID)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna_study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0, n_startup_trials=100))
+    kinds = set()
+    for i in range(500):
+        trial = optuna_study.ask()
+        study.space(trial)
+        params = trial.params
+        cfg = study.config_for(params)  # raises ConfigError if invalid
+        kinds.add(cfg.model.kind)
+        has_aux = any(k.startswith("aux.") for k in params)
+        assert has_aux == (params["model.kind"] in AUX_KINDS), params
+        if params["model.kind"] == "transformer":
+            assert "train.truncation" not in params and cfg.train.truncation is None
+        optuna_study.tell(trial, float(i % 7))
+    assert kinds == {"lstm", "r_lstm", "p_lstm", "transformer"}
+
+
+def test_explicit_when_conditions_a_parameter_on_another():
+    spec = _with("space/nuisance/train.lr", {"float": [1e-4, 1e-2], "log": True, "when": {"model.kind": ["lstm"]}})
+    study = parse_study(spec)
+    optuna_study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    seen = set()
+    for _ in range(60):
+        trial = optuna_study.ask()
+        study.space(trial)
+        assert ("train.lr" in trial.params) == (trial.params["model.kind"] == "lstm")
+        seen.add("train.lr" in trial.params)
+        optuna_study.tell(trial, 0.0)
+    assert seen == {True, False}
+
+
+def test_first_point_defaults_to_the_base_values_and_set_fixes_a_searched_key():
+    study = parse_study(VALID)
+    assert study.points == ({
+        "model.kind": "r_lstm", "aux.weight": 1.0, "aux.segment_len": 100, "aux.truncation": 50, "aux.anchors": 1,
+        "train.truncation": 50, "train.lr": 1e-3,
+    },)  # fmt: skip
+    outside = parse_study(_with("space/nuisance/train.lr", {"float": [1e-2, 1e-1]}))
+    assert "train.lr" not in outside.points[0]  # a base value outside the range is sampled instead
+    fixed = parse_study(VALID, ["model.kind=lstm", "train.epochs=2"])
+    assert "model.kind" not in [p.key for p in fixed.space.params]
+    assert fixed.config_for({}).model.kind == "lstm" and fixed.config_for({}).train.epochs == 2
+    with pytest.raises(SpecError, match="--set bogus"):
+        parse_study(VALID, ["bogus=1"])
+
+
+def test_spec_points_that_disagree_with_a_set_key_are_dropped():
+    spec = {**VALID, "points": [{"model.kind": "lstm"}, {"model.kind": "r_lstm", "aux.weight": 0.5}]}
+    study = parse_study(spec, ["model.kind=r_lstm"])
+    assert study.points == ({"aux.weight": 0.5},)
+
+
+def test_smoke_shrinks_epochs_data_and_trials():
+    study = parse_study(VALID, smoke=True)
+    cfg = study.config_for({})
+    assert (cfg.train.epochs, cfg.data.limit_train, cfg.data.limit_eval, study.trials) == (1, 256, 256, 3)
+    assert cfg.aux.pretrain_epochs == 0  # the base had none; smoke never adds any
+
+
+def test_objective_metrics_are_what_an_epoch_reports():
+    import torch
+
+    from models import AuxConfig, ModelConfig, TrainConfig, build_model
+
+    model = build_model(ModelConfig(kind="r_lstm", d_embed=4, d_hidden=4, d_ffn=4), AuxConfig(segment_len=3),
+                        vocab_size=8, num_classes=2, seq_len=8)  # fmt: skip
+    tokens, labels = torch.randint(0, 8, (4, 8)), torch.randint(0, 2, (4,))
+    reported = []
+    fit(model, train_batches=lambda g: [(tokens, labels, None)], val_batches=lambda: [(tokens, labels, None)],
+        train=TrainConfig(epochs=1, truncation=3), aux=AuxConfig(segment_len=3, pretrain_epochs=0),
+        device=torch.device("cpu"), on_epoch=reported.append)  # fmt: skip
+    assert set(EPOCH_METRICS) <= reported[0].keys()
+    assert reported[0]["supervised_epoch"] == 1
+
+
+@pytest.mark.parametrize("path", sorted(SPECS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_shipped_specs_parse(path):
+    study = load_study(str(path))
+    assert study.name == path.stem and study.points
+    for point in study.points:
+        study.config_for(point)
+    assert read_spec(path)["base"], "the base config is inlined"
+
+
+def test_default_study_covers_the_three_lstm_kinds_with_six_or_more_trials():
+    study = load_study("default")
+    kinds = next(p.values for p in study.space.params if p.key == "model.kind")
+    assert set(kinds) == {"lstm", "r_lstm", "p_lstm"} and study.trials >= 6
+    assert flatten(study.config_for({}))["data.name"] == "mnist"
+
+
+def test_config_error_is_the_base_of_spec_error():
+    assert issubclass(SpecError, ConfigError)
+    assert Path(SPECS_DIR).is_dir()

@@ -1,0 +1,264 @@
+"""`python -m study.sweep` on a real Ray cluster with real MLflow stores (SQLite and a tracking server).
+
+Every sweep runs as its own driver process joined to the session's two-node cluster, as a user would run it;
+what it leaves behind is read back through MLflow's client, Optuna's storage and the sweep's results table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from study.config import load_config
+from study.export import main as export_main
+from study.train import main as train_main
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "base": "quickstart.yaml",
+    "space": {
+        "scientific": {"model.kind": {"choice": ["lstm", "r_lstm"]}},
+        "nuisance": {"train.lr": {"float": [1.0e-3, 1.0e-2], "log": True}},
+        "fixed": {"train.epochs": 3, "data.limit_train": 512, "data.limit_eval": 256, "aux.segment_len": 20},
+    },
+    "scheduler": {"kind": "fifo"},
+    "concurrency": 2,
+}
+
+
+def _sweep(cwd: Path, cluster, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "study.sweep", "--address", cluster.address, *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+def _spec(tmp_path: Path, name: str, **changes) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"name": name, **TINY, **changes}))
+    return path
+
+
+def _runs(uri: str, experiment: str) -> tuple[list, list]:
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    runs = client.search_runs([found.experiment_id], max_results=100)
+    parents = [r for r in runs if r.data.tags.get("auxlstm.role") == "sweep"]
+    children = [r for r in runs if r.data.tags.get("auxlstm.role") == "trial"]
+    return parents, children
+
+
+def _optuna_states(sweep_dir: Path, name: str) -> list[str]:
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
+    return [t.state.name for t in study.trials]
+
+
+@pytest.fixture(scope="module")
+def smoke(ray_cluster, tmp_path_factory):
+    """The default study's smoke sweep (3 trials: r-LSTM, LSTM and p-LSTM), logged to SQLite."""
+    cwd = tmp_path_factory.mktemp("smoke")
+    result = _sweep(cwd, ray_cluster, "--smoke-test", "--name", "smoke")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return cwd, result
+
+
+def test_smoke_sweep_logs_one_parent_and_three_nested_children_to_sqlite(smoke):
+    cwd, result = smoke
+    uri = f"sqlite:///{cwd / 'mlflow.db'}"
+    assert f"mlflow ui --backend-store-uri {uri}" in result.stdout
+    assert "best trial" in result.stdout and "exports:" in result.stdout
+    parents, children = _runs(uri, "auxlstm-default")
+    assert len(parents) == 1 and len(children) == 3
+    parent = parents[0]
+    client = MlflowClient(uri)
+    kinds = set()
+    for child in children:
+        assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        assert child.info.status == "FINISHED"
+        for tag in ("auxlstm.spec_hash", "auxlstm.git_commit", "auxlstm.data_checksum", "auxlstm.command",
+                    "auxlstm.version.torch", "auxlstm.study"):  # fmt: skip
+            assert child.data.tags[tag], tag
+        assert child.data.tags["auxlstm.command"].startswith("python -m study.train --config ")
+        params = child.data.params
+        assert params["data.image_size"] == "14" and params["data.limit_train"] == "256"
+        kinds.add(params["model.kind"])
+        history = client.get_metric_history(child.info.run_id, "val/accuracy")
+        epochs = int(float(params["aux.pretrain_epochs"])) * (params["model.kind"] != "lstm") + 1
+        assert [m.step for m in history] == list(range(1, epochs + 1))
+        artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
+        assert {"config.yaml", "history.json", "metrics.json"} <= artifacts
+    assert kinds == {"lstm", "r_lstm", "p_lstm"}  # the spec's three first points
+    sweep_dir = cwd / "sweeps" / "smoke"
+    assert _optuna_states(sweep_dir, "smoke") == ["COMPLETE"] * 3
+    rows = json.loads((sweep_dir / "results.json").read_text())
+    assert [r["status"] for r in rows] == ["COMPLETE"] * 3
+    assert {r["mlflow_run_id"] for r in rows} == {c.info.run_id for c in children}
+    assert all(Path(r["checkpoint"]).is_dir() for r in rows)
+
+
+def test_export_reproduces_the_exported_trials_config_through_study_train(smoke, tmp_path, capsys):
+    cwd, _ = smoke
+    sweep_dir = cwd / "sweeps" / "smoke"
+    assert export_main(["--sweep", str(sweep_dir), "--top-k", "2", "--out", str(tmp_path / "export")]) == 0
+    summary = json.loads((tmp_path / "export" / "summary.json").read_text())
+    assert len(summary["top"]) == 2 and summary["data_checksum"].startswith("mnist:")
+    objectives = [e["objective"] for e in summary["top"]]
+    assert objectives == sorted(objectives, reverse=True)  # best val/accuracy first
+    best = summary["top"][0]
+    assert best["mlflow_run_id"] and best["checkpoint"] and "val/accuracy" in best["metrics"]
+    trial_config = (sweep_dir / "configs" / f"{best['trial_id']}.yaml").read_text()
+    out = tmp_path / "again"
+    data_dir = json.loads((sweep_dir / "sweep.json").read_text())["data_dir"]
+    assert train_main(["--config", best["config_file"], "--out", str(out), "--data-dir", data_dir]) == 0
+    assert (out / "config.yaml").read_text() == trial_config
+    assert load_config(out / "config.yaml") == load_config(best["config_file"])
+    assert "| 1 |" in (tmp_path / "export" / "summary.md").read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sweep_logs_through_a_real_mlflow_server(ray_cluster, tmp_path):
+    port = _free_port()
+    uri = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--workers", "1"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(uri + "/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                assert time.monotonic() < deadline, "the MLflow server did not start"
+                time.sleep(0.5)
+        spec = _spec(tmp_path, "served", trials=3)
+        result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "served", "--tracking-uri", uri)
+        assert result.returncode == 0, result.stderr[-3000:]
+        parents, children = _runs(uri, "auxlstm-served")
+        assert len(parents) == 1 and len(children) == 3
+        client = MlflowClient(uri)
+        for child in children:
+            assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
+            assert [m.step for m in client.get_metric_history(child.info.run_id, "train/loss")] == [1, 2, 3]
+        assert not (tmp_path / "mlflow.db").exists()  # nothing went to the default store
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the server's workers are in its process group
+        server.wait(timeout=30)
+
+
+def test_an_unreachable_tracking_server_fails_fast_naming_it(ray_cluster, tmp_path):
+    uri = f"http://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    result = _sweep(tmp_path, ray_cluster, "--study", str(_spec(tmp_path, "nowhere")), "--tracking-uri", uri)
+    assert result.returncode == 1 and uri in result.stderr
+    assert time.monotonic() - started < 10 + 5  # 10 s, plus the interpreter's start-up and imports
+    assert not (tmp_path / "sweeps").exists()
+
+
+def _results(sweep_dir: Path) -> list[dict]:
+    try:
+        return json.loads((sweep_dir / "results.json").read_text())
+    except (OSError, ValueError):
+        return []
+
+
+def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_cluster, tmp_path):
+    spec = _spec(tmp_path, "killed", trials=5)
+    sweep_dir = tmp_path / "sweeps" / "k"
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "study.sweep", "--address", ray_cluster.address, "--study", str(spec), "--name", "k"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:  # kill once a trial finished and another is part-way through
+        rows = _results(sweep_dir)
+        if any(r["status"] == "COMPLETE" for r in rows) and any(
+            r["status"] == "RUNNING" and r["history"] for r in rows
+        ):
+            break
+        assert driver.poll() is None, "the sweep ended before it could be killed"
+        time.sleep(0.1)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    before = {r["trial_id"]: r for r in _results(sweep_dir)}
+    assert 2 <= len(before) < 5
+
+    result = _sweep(tmp_path, ray_cluster, "--name", "k", "--resume")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _results(sweep_dir)
+    assert len(rows) == 5 and all(r["status"] == "COMPLETE" for r in rows)
+    for row in rows:
+        assert [h["epoch"] for h in row["history"]] == [1, 2, 3]  # each epoch recorded once
+    interrupted = [t for t, r in before.items() if r["status"] == "RUNNING" and r["history"]]
+    assert interrupted
+    for trial_id in interrupted:  # continued from its checkpoint, not retrained from the start
+        row = next(r for r in rows if r["trial_id"] == trial_id)
+        assert row["mlflow_run_id"] == before[trial_id]["mlflow_run_id"]
+        # its last checkpoint, or the one before when the kill fell between a report and the saved sweep state
+        assert row["metrics"]["resumed_from_epoch"] >= len(before[trial_id]["history"]) - 1
+    assert _optuna_states(sweep_dir, "k") == ["COMPLETE"] * 5
+    parents, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-killed")
+    assert len(parents) == 1 and len(children) == 5
+    assert {c.data.tags["auxlstm.trial_id"] for c in children} == {r["trial_id"] for r in rows}
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for child in children:
+        assert [m.step for m in client.get_metric_history(child.info.run_id, "val/accuracy")] == [1, 2, 3]
+
+
+def test_a_nan_trial_fails_with_its_reason_and_the_sweep_goes_on(ray_cluster, tmp_path):
+    spec = _spec(
+        tmp_path, "diverging", trials=3,
+        space={"nuisance": {"train.lr": {"choice": [0.003, 1.0e30]}},
+               "fixed": {**TINY["space"]["fixed"], "model.kind": "lstm"}},
+        points=[{"train.lr": 1.0e30}, {"train.lr": 0.003}],
+    )  # fmt: skip
+    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "nan")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _results(tmp_path / "sweeps" / "nan")
+    by_lr = {}
+    for row in rows:
+        by_lr.setdefault(row["params"]["train.lr"], []).append(row)
+    assert all(r["status"] == "FAILED" and "nan" in r["reason"] for r in by_lr[1.0e30])
+    assert all(r["status"] == "COMPLETE" for r in by_lr[0.003])
+    states = optuna.load_study(study_name="nan", storage=f"sqlite:///{tmp_path / 'sweeps' / 'nan' / 'optuna.db'}")
+    for trial in states.trials:
+        assert trial.state.name == ("FAIL" if trial.params["train.lr"] == 1.0e30 else "COMPLETE")
+    _, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-diverging")
+    failed = [c for c in children if c.info.status == "FAILED"]
+    assert len(failed) == len(by_lr[1.0e30]) and "nan" in failed[0].data.tags["auxlstm.reason"]
+
+
+def test_a_two_worker_trial_completes_inside_a_sweep(ray_cluster, tmp_path):
+    spec = _spec(
+        tmp_path, "two_workers", trials=1, resources={"cpus": 1, "workers": 2},
+        space={"nuisance": {"train.lr": {"float": [1.0e-3, 1.0e-2], "log": True}},
+               "fixed": {**TINY["space"]["fixed"], "model.kind": "lstm", "train.epochs": 2}},
+    )  # fmt: skip
+    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "w2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (row,) = _results(tmp_path / "sweeps" / "w2")
+    assert row["status"] == "COMPLETE" and row["metrics"]["workers"] == 2
+    assert [h["epoch"] for h in row["history"]] == [1, 2] and "test_accuracy" in row["metrics"]
+    assert "--workers 2" in row["command"]

@@ -1,0 +1,171 @@
+"""The sweep driver's one Tune callback: results table, MLflow child runs, and a progress line.
+
+It runs in the driver only, so a single process writes the results table and the tracking store. Tune pickles
+callbacks with the sweep and does not restore their state, so everything here is re-read from the results table
+and found again in MLflow by tags when a sweep resumes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from ray import tune
+
+from tuning.tracking import Tracker
+
+# What Tune adds to every result; the rest is the trainer's metrics.
+TUNE_KEYS = {
+    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date", "time_this_iter_s",
+    "time_total_s", "pid", "hostname", "node_ip", "config", "time_since_restore", "iterations_since_restore",
+    "experiment_tag", "should_checkpoint", "checkpoint_path",
+}  # fmt: skip
+PROGRESS_EVERY_S = 15.0
+
+
+class SweepRecorder(tune.Callback):
+    def __init__(
+        self, *, sweep_dir: Path, tracker: Tracker, job: Any, objectives: list[tuple[str, str]], trials: int,
+        concurrency: int,
+    ) -> None:  # fmt: skip
+        self.sweep_dir, self.tracker, self.job = Path(sweep_dir), tracker, job
+        self.objectives, self.trials, self.concurrency = list(objectives), trials, concurrency
+        self._table: Any = None
+        self._last_print = 0.0
+        self._reconciled = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_table": None, "_last_print": 0.0, "_reconciled": False}
+
+    @property
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = self.job.results_table()
+        return self._table
+
+    def setup(self, **info: Any) -> None:
+        self._table = None  # re-read: a resumed sweep continues the table on disk
+        self._reconciled = False
+        print(f"sweep: up to {self.trials} trials, {self.concurrency} at a time", flush=True)
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        if self._reconciled:
+            return
+        self._reconciled = True
+        # A trial started after the last saved sweep state is unknown to a resumed sweep, which runs its
+        # suggestion again under a new id: drop its row and its MLflow run, so no trial appears twice.
+        known = {t.trial_id for t in trials}
+        for trial_id, row in list(self.table.rows.items()):
+            if row["status"] == "RUNNING" and trial_id not in known:
+                if row.get("mlflow_run_id"):
+                    self.tracker.delete(row["mlflow_run_id"])
+                del self.table.rows[trial_id]
+                self.table.save()
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        params = dict(trial.config)
+        described = self.job.describe(trial.trial_id, params)
+        run_id = self.tracker.child(
+            trial.trial_id, name=f"{trial.trial_id} {described['summary']}", params=described["config"],
+            tags={"auxlstm.command": described["command"], "auxlstm.config_path": described["config_path"]},
+        )  # fmt: skip
+        row = self.table.row(trial.trial_id)
+        self.table.update(
+            trial.trial_id, status="RUNNING", params=params, config=described["config"],
+            config_path=described["config_path"], command=described["command"], mlflow_run_id=run_id,
+            started=row.get("started", time.time()),
+        )  # fmt: skip
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
+        metrics = {k: v for k, v in result.items() if k not in TUNE_KEYS and not k.startswith("config/")}
+        if "epoch" not in metrics:
+            return
+        if self.table.add_epoch(trial.trial_id, metrics):
+            numeric = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            row = self.table.row(trial.trial_id)
+            self.tracker.log_metrics(row["mlflow_run_id"], numeric, step=metrics["epoch"], timestamp_ms=_now_ms())
+        if result.get("checkpoint_path"):  # a trial with workers: the Ray Train run's checkpoint
+            self.table.update(trial.trial_id, checkpoint=result["checkpoint_path"])
+        if time.monotonic() - self._last_print > PROGRESS_EVERY_S:
+            self._print_progress()
+
+    def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any) -> None:
+        self.table.update(trial.trial_id, checkpoint=checkpoint.path)
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        row = self.table.row(trial.trial_id)
+        metrics = row.get("metrics") or {}
+        bad = [m for m, _ in self.objectives if not _finite(metrics.get(m))]
+        if bad:
+            status, reason = "FAILED", f"objective {bad[0]} is {metrics.get(bad[0])}"
+        elif metrics.get("epoch") == metrics.get("epochs"):
+            status, reason = "COMPLETE", None
+        else:
+            status, reason = "STOPPED", f"stopped early by the scheduler after epoch {metrics.get('epoch')}"
+        self._finish(trial, status, reason)
+
+    def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._finish(trial, "FAILED", _error_reason(trial))
+
+    def _finish(self, trial: Any, status: str, reason: str | None) -> None:
+        row = self.table.update(trial.trial_id, status=status, reason=reason, finished=time.time())
+        run_id = row.get("mlflow_run_id")
+        if run_id is not None:
+            tags = {"auxlstm.status": status, **({"auxlstm.reason": reason} if reason else {})}
+            self.tracker.set_tags(run_id, tags)
+            files: dict[str, Any] = {"history.json": row.get("history", [])}
+            if row.get("metrics"):
+                files["metrics.json"] = row["metrics"]
+            config_path = Path(row.get("config_path", ""))
+            if config_path.is_file():
+                files["config.yaml"] = config_path.read_text()
+            self.tracker.log_files(run_id, files)
+            self.tracker.end(run_id, "FAILED" if status == "FAILED" else "FINISHED")
+        line = f"trial {trial.trial_id} {status.lower()}"
+        if reason:
+            line += f": {reason}"
+        elif row.get("metrics"):
+            line += " | " + ", ".join(
+                f"{m} {row['metrics'][m]:.4g}" for m, _ in self.objectives if m in row["metrics"]
+            )
+        print(line, flush=True)
+        self._print_progress()
+
+    def _print_progress(self) -> None:
+        self._last_print = time.monotonic()
+        rows = list(self.table.rows.values())
+        count = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETE", "STOPPED", "FAILED", "RUNNING")}
+        done = count["COMPLETE"] + count["STOPPED"] + count["FAILED"]
+        line = (
+            f"sweep: {done}/{self.trials} done ({count['STOPPED']} stopped early, {count['FAILED']} failed), "
+            f"{count['RUNNING']} running, {max(0, self.trials - len(rows))} pending"
+        )
+        metric, mode = self.objectives[0]
+        scored = [
+            r for r in rows if r["status"] in ("COMPLETE", "STOPPED") and _finite((r.get("metrics") or {}).get(metric))
+        ]
+        if scored:
+            pick = max if mode == "max" else min
+            best = pick(scored, key=lambda r: r["metrics"][metric])
+            line += f" | best {metric} {best['metrics'][metric]:.4f} (trial {best['trial_id']})"
+        print(line, flush=True)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _error_reason(trial: Any) -> str:
+    """The last line of the trial's error (the exception and its message), else a generic reason."""
+    path = trial.error_file
+    if path and Path(path).is_file():
+        lines = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
+        if lines:
+            return lines[-1][:500]
+    return "the trial raised an error (see its error.txt in the Tune experiment directory)"

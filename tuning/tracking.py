@@ -1,0 +1,147 @@
+"""MLflow: one parent run per sweep and one nested child run per trial, found or created by tags.
+
+Runs are looked up by the tags `auxlstm.sweep_id` and `auxlstm.trial_id` before anything is created, so a
+resumed sweep reuses its runs (Ray's stock `MLflowLoggerCallback` keeps its trial-to-run map in memory and
+creates a second child after `Tuner.restore`). Only the sweep driver logs: one writer, even on SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+SWEEP_TAG, TRIAL_TAG, ROLE_TAG = "auxlstm.sweep_id", "auxlstm.trial_id", "auxlstm.role"
+PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests children by
+BATCH = 100  # MLflow's limit on params per log_batch call
+
+
+class TrackingError(RuntimeError):
+    """The tracking server cannot be used; the message names its URI."""
+
+
+def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
+    """Fail fast (within `timeout_s`) when an HTTP tracking server does not answer its health check."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as response:
+            if response.status != 200:
+                raise TrackingError(f"MLflow tracking server {uri} answered {response.status} to /health")
+    except (urllib.error.URLError, OSError) as err:
+        raise TrackingError(
+            f"MLflow tracking server {uri} is unreachable ({err}); start it or fix --tracking-uri"
+        ) from err
+
+
+class Tracker:
+    """Find-or-create and log to the runs of one sweep. Picklable: the client is made on first use."""
+
+    def __init__(self, uri: str, experiment: str, sweep_id: str, tags: Mapping[str, str] | None = None) -> None:
+        self.uri, self.experiment, self.sweep_id = uri, experiment, sweep_id
+        self.tags = dict(tags or {})  # on the parent and every child: provenance
+        self._client: MlflowClient | None = None
+        self._experiment_id: str | None = None
+        self._children: dict[str, str] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"uri": self.uri, "experiment": self.experiment, "sweep_id": self.sweep_id, "tags": self.tags}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = MlflowClient(tracking_uri=self.uri)
+            found = self._client.get_experiment_by_name(self.experiment)
+            self._experiment_id = found.experiment_id if found else self._client.create_experiment(self.experiment)
+        return self._client
+
+    def _find(self, role: str, trial_id: str | None = None) -> str | None:
+        query = f"tags.`{SWEEP_TAG}` = '{self.sweep_id}' and tags.`{ROLE_TAG}` = '{role}'"
+        if trial_id is not None:
+            query += f" and tags.`{TRIAL_TAG}` = '{trial_id}'"
+        runs = self.client.search_runs([self._experiment_id], filter_string=query, max_results=2)
+        return runs[0].info.run_id if runs else None
+
+    def parent(self, name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        """The sweep's parent run, created (with params and tags) only if it does not exist yet."""
+        run_id = self._find("sweep")
+        if run_id is None:
+            run = self.client.create_run(
+                self._experiment_id, run_name=name,
+                tags={**self.tags, **tags, SWEEP_TAG: self.sweep_id, ROLE_TAG: "sweep"},
+            )
+            run_id = run.info.run_id
+            self._log_params(run_id, params)
+        else:
+            self.client.update_run(run_id, status="RUNNING")
+        return run_id
+
+    def child(self, trial_id: str, name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
+        """The trial's child run under the parent, created once; later calls (and resumed sweeps) reuse it."""
+        if trial_id in self._children:
+            return self._children[trial_id]
+        run_id = self._find("trial", trial_id)
+        if run_id is None:
+            parent = self._find("sweep")
+            run = self.client.create_run(
+                self._experiment_id, run_name=name,
+                tags={
+                    **self.tags, **tags, SWEEP_TAG: self.sweep_id, TRIAL_TAG: trial_id, ROLE_TAG: "trial",
+                    PARENT_TAG: parent,
+                },
+            )  # fmt: skip
+            run_id = run.info.run_id
+            self._log_params(run_id, params)
+        else:
+            self.client.update_run(run_id, status="RUNNING")
+        self._children[trial_id] = run_id
+        return run_id
+
+    def _log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        items = [Param(k, str(v)) for k, v in params.items()]
+        for start in range(0, len(items), BATCH):
+            self.client.log_batch(run_id, params=items[start : start + BATCH])
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int, timestamp_ms: int) -> None:
+        entries = [Metric(k, float(v), timestamp_ms, step) for k, v in metrics.items()]
+        self.client.log_batch(run_id, metrics=entries)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
+    def log_files(self, run_id: str, files: Mapping[str, str | dict | list]) -> None:
+        """Artifacts from memory: name -> text, or JSON-able data."""
+        with tempfile.TemporaryDirectory() as directory:
+            for name, content in files.items():
+                text = content if isinstance(content, str) else json.dumps(content, indent=1, default=str)
+                (Path(directory) / name).write_text(text)
+            self.client.log_artifacts(run_id, directory)
+
+    def delete(self, run_id: str) -> None:
+        self.client.delete_run(run_id)
+
+    def end(self, run_id: str, status: str) -> None:
+        self.client.set_terminated(run_id, status=status)
+
+
+def ui_command(uri: str) -> str:
+    """The command that opens the MLflow UI on these runs."""
+    if uri.startswith(("http://", "https://")):
+        return f"open {uri} in a browser"
+    return f"mlflow ui --backend-store-uri {uri}"
+
+
+def default_uri(directory: Path) -> str:
+    """SQLite in `directory`, as an absolute URI: trials change directory, and None would clear the URI."""
+    return f"sqlite:///{(directory / 'mlflow.db').resolve()}"
+

@@ -1,0 +1,259 @@
+"""Ray Tune + Optuna: a sweep's trials, searched by seeded TPE, stopped early by ASHA, resumable.
+
+The sweep entry point (`study.sweep`) hands in a `SweepPlan`: the define-by-run space, the first points, the
+objectives, the budget, and a `job` that turns sampled values into a config and runs it (`study.trials`).
+tuning/ does not import study/.
+
+- A one-worker trial runs the job inside the trial function (a TorchTrainer per trial would cost ~15 s of
+  start-up on 2 cores); a trial with several workers starts a Ray Train run from the trial function with
+  `TuneReportCallback`, reserving 1 CPU for itself plus its workers' resources.
+- Every epoch a trial reports its metrics with a checkpoint, so a restored trial continues from its last epoch.
+  ASHA keys on `supervised_epoch`, an explicit count (Tune's `training_iteration` restarts at 1 after a
+  restore, and pretraining epochs have no supervised signal to compare).
+- A trial whose loss or objective stops being finite fails with the reason and is not retried.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import ray
+from ray import tune
+from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search.optuna import OptunaSearch
+
+from models.checkpoint import load_checkpoint
+from tuning.recorder import SweepRecorder
+from tuning.tracking import Tracker
+
+CHECKPOINT = "checkpoint.pt"
+DIVERGED = "diverged.txt"
+
+
+class SweepError(RuntimeError):
+    """The sweep cannot start on this cluster; the message says why."""
+
+
+class TrialDiverged(RuntimeError):
+    """A trial's loss or objective became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    name: str  # the sweep's name: Tune experiment and Optuna study
+    sweep_dir: Path  # local: results table, Optuna storage
+    storage: str  # where Tune and Train keep trial state and checkpoints (a path or URI every node reaches)
+    space: Any  # define-by-run: called with an Optuna trial, suggests the dotted config keys
+    points: list[dict[str, Any]]  # evaluated first (flat suggest names)
+    objectives: list[tuple[str, str]]  # (metric, "max" | "min")
+    scheduler: str  # "asha" | "fifo"
+    grace_period: int
+    reduction_factor: int
+    max_supervised_epochs: int
+    trials: int
+    concurrency: int
+    cpus: float  # per worker
+    gpus: float  # per worker
+    workers: int
+    seed: int
+    job: Any  # .resolve(params) -> config, .run(config, data_dir, out, **hooks), .describe(...), .data_dir
+    tracker: Tracker
+    max_trial_failures: int = 1  # restarts of a crashed trial from its last checkpoint
+
+
+class SweepSearch(OptunaSearch):
+    """OptunaSearch that keeps Optuna's storage in step with Tune's trials, including across a killed driver.
+
+    - A non-finite objective is recorded as FAIL (the stock searcher's `tell` raises and leaves it RUNNING).
+    - Tune saves the sweep state (searcher included) after each step, Optuna's storage on every call; a driver
+      killed in between leaves the storage ahead. On resume, a result for a trial Optuna already finished is
+      ignored, and a trial Optuna started for a suggestion the saved state lost is handed to the next new Tune
+      trial, so both hold the same trials.
+    """
+
+    def restore(self, checkpoint_path: str) -> None:
+        super().restore(checkpoint_path)
+        known = {t.number for t in self._ot_trials.values()}
+        running = self._ot_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        self._lost = [t for t in running if t.number not in known]
+
+    def suggest(self, trial_id: str) -> dict | None:
+        lost = getattr(self, "_lost", None)
+        if trial_id not in self._ot_trials and lost:
+            # Optuna's Trial handle takes the storage's id; its sampled values are replayed by suggest_*.
+            self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, lost.pop(0)._trial_id)
+        return super().suggest(trial_id)
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        try:
+            super().on_trial_result(trial_id, result)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            self._completed_trials.add(trial_id)  # finished before the driver died; the resumed run replays it
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        if result and any(not _finite(result.get(m)) for m in metrics):
+            result, error = None, True
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, ...] = (), plan: dict | None = None):
+    """One trial: the job's config for the sampled values, trained here or on a Ray Train worker group."""
+    context = tune.get_context()
+    trial_dir = Path(context.get_trial_dir())
+    marker = trial_dir / DIVERGED
+    if marker.exists():  # a retry of a trial that diverged: it would again
+        raise TrialDiverged(marker.read_text())
+    cfg = job.resolve(config)
+    try:
+        if plan["workers"] == 1:
+            _train_here(job, cfg, trial_dir / "run", objectives)
+        else:
+            _train_on_workers(job, cfg, plan, context.get_trial_id(), objectives)
+    except (FloatingPointError, TrialDiverged) as err:
+        marker.write_text(str(err))
+        raise TrialDiverged(str(err)) from err
+
+
+def _check_finite(metrics: dict[str, Any], objectives: tuple[str, ...]) -> None:
+    for name in objectives:
+        if name in metrics and not _finite(metrics[name]):
+            raise FloatingPointError(f"{name} became {metrics[name]} in epoch {metrics['epoch']}")
+
+
+def _train_here(job: Any, cfg: Any, out: Path, objectives: tuple[str, ...]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    restored, resume_from, resumed = tune.get_checkpoint(), None, 0
+    if restored is not None:
+        resume_from = out / "restored.pt"
+        with restored.as_directory() as directory:
+            shutil.copy(Path(directory) / CHECKPOINT, resume_from)
+        resumed = load_checkpoint(resume_from)["epoch"]
+
+    def report(metrics: dict[str, Any]) -> None:
+        _check_finite(metrics, objectives)
+        metrics = {**metrics, "resumed_from_epoch": resumed}
+        with tempfile.TemporaryDirectory() as directory:
+            shutil.copy(out / CHECKPOINT, Path(directory) / CHECKPOINT)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+
+    job.run(cfg, Path(job.data_dir), out, on_epoch=report, resume_from=resume_from)
+
+
+def _train_on_workers(job: Any, cfg: Any, plan: dict, trial_id: str, objectives: tuple[str, ...]) -> None:
+    from ray.tune.integration.ray_train import TuneReportCallback
+
+    from tuning.ray_train import WorkerConfig, run_distributed
+
+    # A stable name: a restarted trial finds its Train run, which resumes from its latest checkpoint.
+    run_distributed(
+        WorkerConfig(run=job.run, config=cfg, data_dir=job.data_dir), name=f"trial-{trial_id}",
+        storage=plan["train_storage"], workers=plan["workers"], gpus_per_worker=plan["gpus"],
+        cpus_per_worker=plan["cpus"], max_failures=2, callbacks=[TuneReportCallback()],
+    )  # fmt: skip
+
+
+def trial_resources(plan: SweepPlan) -> dict[str, float]:
+    """What Tune reserves for one trial: the whole job when it trains in the trial, else 1 CPU for the driver."""
+    if plan.workers == 1:
+        return {"cpu": plan.cpus, "gpu": plan.gpus}
+    return {"cpu": 1}
+
+
+def concurrency_for(plan: SweepPlan, cluster: dict[str, float]) -> int:
+    """Trials that can run at once on this cluster (a trial with workers needs 1 + its workers' CPUs together)."""
+    cpus = plan.cpus if plan.workers == 1 else 1 + plan.workers * plan.cpus
+    gpus = plan.gpus * plan.workers
+    fits = [math.floor(cluster.get("CPU", 0) / cpus + 1e-9)]
+    if gpus:
+        fits.append(math.floor(cluster.get("GPU", 0) / gpus + 1e-9))
+    if min(fits) < 1:
+        raise SweepError(
+            f"one trial needs {cpus:g} CPUs and {gpus:g} GPUs (resources: cpus, gpus, workers), but the cluster has "
+            f"{cluster.get('CPU', 0):g} CPUs and {cluster.get('GPU', 0):g} GPUs"
+        )
+    return min(plan.concurrency, *fits)
+
+
+def _searcher(plan: SweepPlan) -> OptunaSearch:
+    metrics = [m for m, _ in plan.objectives]
+    modes = [mode for _, mode in plan.objectives]
+    # Constant liar: parallel trials do not all sample the same region while the first ones are still running.
+    sampler = optuna.samplers.TPESampler(seed=plan.seed, multivariate=True, constant_liar=True)
+    storage = optuna.storages.RDBStorage(f"sqlite:///{(plan.sweep_dir / 'optuna.db').resolve()}")
+    return SweepSearch(
+        space=plan.space,
+        metric=metrics if len(metrics) > 1 else metrics[0],
+        mode=modes if len(modes) > 1 else modes[0],
+        points_to_evaluate=list(plan.points) or None,
+        sampler=sampler,
+        study_name=plan.name,
+        storage=storage,
+    )
+
+
+def _scheduler(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
+    if plan.scheduler == "fifo":
+        return FIFOScheduler()
+    metric, mode = plan.objectives[0]
+    return ASHAScheduler(
+        time_attr="supervised_epoch", metric=metric, mode=mode, max_t=plan.max_supervised_epochs,
+        grace_period=plan.grace_period, reduction_factor=plan.reduction_factor,
+    )  # fmt: skip
+
+
+def _trainable(plan: SweepPlan) -> Any:
+    details = {
+        "workers": plan.workers, "cpus": plan.cpus, "gpus": plan.gpus,
+        "train_storage": f"{plan.storage.rstrip('/')}/{plan.name}-train",
+    }  # fmt: skip
+    trainable = tune.with_parameters(
+        sweep_trial, job=plan.job, objectives=tuple(m for m, _ in plan.objectives), plan=details
+    )
+    return tune.with_resources(trainable, trial_resources(plan))
+
+
+def experiment_path(plan: SweepPlan) -> str:
+    return f"{plan.storage.rstrip('/')}/{plan.name}"
+
+
+def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool = True) -> None:
+    """Run (or, with `resume`, continue) the sweep; trials' results reach the results table and MLflow."""
+    # Save the sweep state after every controller step, so a killed driver loses no started trial.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=not quiet)
+    concurrency = concurrency_for(plan, ray.cluster_resources())
+    recorder = SweepRecorder(
+        sweep_dir=plan.sweep_dir, tracker=plan.tracker, job=plan.job, objectives=plan.objectives,
+        trials=plan.trials, concurrency=concurrency,
+    )  # fmt: skip
+    path = experiment_path(plan)
+    if resume and tune.Tuner.can_restore(path):
+        tuner = tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False)
+    else:
+        tuner = tune.Tuner(
+            _trainable(plan),
+            tune_config=tune.TuneConfig(
+                search_alg=_searcher(plan), scheduler=_scheduler(plan), num_samples=plan.trials,
+                max_concurrent_trials=concurrency,
+            ),
+            run_config=tune.RunConfig(
+                name=plan.name, storage_path=plan.storage, callbacks=[recorder], verbose=0,
+                failure_config=tune.FailureConfig(max_failures=plan.max_trial_failures),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            ),
+        )  # fmt: skip
+    tuner.fit()
