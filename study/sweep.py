@@ -172,6 +172,7 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace)
         trials=study.trials, concurrency=min(study.concurrency, args.concurrency or study.concurrency),
         cpus=study.resources.cpus, gpus=study.resources.gpus, workers=study.resources.workers, seed=study.seed,
         job=TrialJob(study=study, data_dir=data["data_dir"], sweep_dir=str(sweep.path)), tracker=tracker,
+        cpu_fallback=data["smoke"],
     )  # fmt: skip
     started = time.perf_counter()
     try:

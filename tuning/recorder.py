@@ -63,6 +63,7 @@ class SweepRecorder(tune.Callback):
                     self.tracker.delete(row["mlflow_run_id"])
                 del self.table.rows[trial_id]
                 self.table.save()
+                print(f"sweep: trial {trial_id} began after the last saved state; it runs again", flush=True)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         params = dict(trial.config)
@@ -103,7 +104,7 @@ class SweepRecorder(tune.Callback):
         elif metrics.get("epoch") == metrics.get("epochs"):
             status, reason = "COMPLETE", None
         else:
-            status, reason = "STOPPED", f"stopped early by the scheduler after epoch {metrics.get('epoch')}"
+            status, reason = "STOPPED", f"stopped early by the scheduler at epoch {metrics.get('epoch')}"
         self._finish(trial, status, reason)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -123,8 +124,8 @@ class SweepRecorder(tune.Callback):
                 files["config.yaml"] = config_path.read_text()
             self.tracker.log_files(run_id, files)
             self.tracker.end(run_id, "FAILED" if status == "FAILED" else "FINISHED")
-        line = f"trial {trial.trial_id} {status.lower()}"
-        if reason:
+        line = f"trial {trial.trial_id} " + (reason if status == "STOPPED" else status.lower())
+        if status == "FAILED":
             line += f": {reason}"
         elif row.get("metrics"):
             line += " | " + ", ".join(

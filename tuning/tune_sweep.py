@@ -15,11 +15,11 @@ tuning/ does not import study/.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,7 @@ class TrialDiverged(RuntimeError):
     """A trial's loss or objective became NaN or infinite."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SweepPlan:
     name: str  # the sweep's name: Tune experiment and Optuna study
     sweep_dir: Path  # local: results table, Optuna storage
@@ -66,6 +66,7 @@ class SweepPlan:
     job: Any  # .resolve(params) -> config, .run(config, data_dir, out, **hooks), .describe(...), .data_dir
     tracker: Tracker
     max_trial_failures: int = 1  # restarts of a crashed trial from its last checkpoint
+    cpu_fallback: bool = False  # a smoke test: a GPU study runs on CPU where the cluster has no GPU
 
 
 class SweepSearch(OptunaSearch):
@@ -120,7 +121,7 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
         if plan["workers"] == 1:
             _train_here(job, cfg, trial_dir / "run", objectives)
         else:
-            _train_on_workers(job, cfg, plan, context.get_trial_id(), objectives)
+            _train_on_workers(job, cfg, plan, context.get_trial_id())
     except (FloatingPointError, TrialDiverged) as err:
         marker.write_text(str(err))
         raise TrialDiverged(str(err)) from err
@@ -151,7 +152,7 @@ def _train_here(job: Any, cfg: Any, out: Path, objectives: tuple[str, ...]) -> N
     job.run(cfg, Path(job.data_dir), out, on_epoch=report, resume_from=resume_from)
 
 
-def _train_on_workers(job: Any, cfg: Any, plan: dict, trial_id: str, objectives: tuple[str, ...]) -> None:
+def _train_on_workers(job: Any, cfg: Any, plan: dict, trial_id: str) -> None:
     from ray.tune.integration.ray_train import TuneReportCallback
 
     from tuning.ray_train import WorkerConfig, run_distributed
@@ -235,7 +236,11 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if not ray.is_initialized():
         ray.init(address=address, include_dashboard=False, log_to_driver=not quiet)
-    concurrency = concurrency_for(plan, ray.cluster_resources())
+    cluster = ray.cluster_resources()
+    if plan.gpus and not cluster.get("GPU") and plan.cpu_fallback:
+        print("sweep: no GPU in this cluster; the smoke test trains on CPU", flush=True)
+        plan = dataclasses.replace(plan, gpus=0.0)
+    concurrency = concurrency_for(plan, cluster)
     recorder = SweepRecorder(
         sweep_dir=plan.sweep_dir, tracker=plan.tracker, job=plan.job, objectives=plan.objectives,
         trials=plan.trials, concurrency=concurrency,

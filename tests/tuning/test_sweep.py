@@ -262,3 +262,18 @@ def test_a_two_worker_trial_completes_inside_a_sweep(ray_cluster, tmp_path):
     assert row["status"] == "COMPLETE" and row["metrics"]["workers"] == 2
     assert [h["epoch"] for h in row["history"]] == [1, 2] and "test_accuracy" in row["metrics"]
     assert "--workers 2" in row["command"]
+
+
+def test_a_multi_objective_sweep_reports_its_pareto_set(ray_cluster, tmp_path):
+    objectives = [{"metric": "val/accuracy", "mode": "max"}, {"metric": "epoch_seconds", "mode": "min"}]
+    spec = _spec(tmp_path, "pareto", trials=3, objectives=objectives)
+    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "mo")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Pareto set (val/accuracy max, epoch_seconds min)" in result.stdout
+    sweep_dir = tmp_path / "sweeps" / "mo"
+    study = optuna.load_study(study_name="mo", storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    assert all(t.state.name == "COMPLETE" and len(t.values) == 2 for t in study.trials)
+    summary = json.loads((sweep_dir / "export" / "summary.json").read_text())
+    ours = sorted((e["metrics"]["val/accuracy"], e["metrics"]["epoch_seconds"]) for e in summary["pareto"])
+    assert ours and ours == sorted(tuple(t.values) for t in study.best_trials)  # the same front as Optuna's
