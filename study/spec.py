@@ -206,6 +206,9 @@ def parse_study(
     for key, param in params.items():
         if key not in base:
             raise SpecError(f"space.{param.role}.{key}: unknown config key {key!r}")
+        for condition, _ in param.when:
+            if condition not in base:
+                raise SpecError(f"space.{param.role}.{key}.when.{condition}: unknown config key {condition!r}")
     space = Space(params=tuple(params.values()), base=base)
     _check_ranges(space, base_tree, fixed)
 

@@ -79,16 +79,13 @@ def _prepare_data(study: Study, data_dir: Path) -> str:
     """Prepare every dataset the space can reach, here and once (not racing in every trial); their checksums."""
     from study.provenance import data_checksum
 
-    cfg = study.config_for({})
-    names = {cfg.data.name}
+    names = {study.config_for({}).data.name}
     for param in study.space.params:
         if param.key == "data.name":
             names |= set(param.values)
-    sums = []
-    for name in sorted(names):
-        data_cfg = study.config_for({"data.name": name}).data if name != cfg.data.name else cfg.data
-        sums.append(f"{name}:{data_checksum(data_cfg, data_dir)}")
-    return " ".join(sums)
+    return " ".join(
+        f"{name}:{data_checksum(study.config_for({'data.name': name}).data, data_dir)}" for name in sorted(names)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

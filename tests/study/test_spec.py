@@ -87,6 +87,8 @@ MALFORMED = [
     (_with("trials", 0), "trials"),
     (_with("concurrency", "2"), "concurrency"),
     (_with("base", {"model": {"knd": "lstm"}}), "model.knd"),
+    (_with("space/nuisance/train.lr", {"float": [1e-4, 1e-2], "when": {"model.knd": ["lstm"]}}),
+     "space.nuisance.train.lr.when.model.knd"),
     (_with("points", [{"aux.weight": 50.0}]), "points[0].aux.weight"),
     (_with("points", [{"data.name": "pmnist"}]), "points[0].data.name"),
 ]
