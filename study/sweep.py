@@ -178,7 +178,12 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace)
         print(f"sweep error: {err}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - started
-    rows = load_rows(sweep.path)
+    rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
+    unfinished = study.trials - sum(r["status"] != "RUNNING" for r in rows)
+    if unfinished > 0:  # stopped from outside (Ctrl-C): what ran is kept
+        print(f"\nsweep {data['name']} stopped with {unfinished} of {study.trials} trials unfinished; continue it with")
+        print(f"  python -m study.sweep --name {data['name']} --sweeps-dir {args.sweeps_dir} --resume")
+        return 1
     summary = export(sweep, sweep.path / "export", top_k=args.top_k)
     trained = sum((r.get("metrics") or {}).get("run_seconds", 0.0) for r in rows)
     print(f"\nsweep {data['name']} finished in {wall:.0f} s; its trials trained for {trained:.0f} s in total")

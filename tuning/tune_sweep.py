@@ -225,6 +225,12 @@ def _trainable(plan: SweepPlan) -> Any:
     return tune.with_resources(trainable, trial_resources(plan))
 
 
+def _has_trials(plan: SweepPlan) -> bool:
+    storage = f"sqlite:///{(plan.sweep_dir / 'optuna.db').resolve()}"
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    return plan.name in names and bool(optuna.load_study(study_name=plan.name, storage=storage).trials)
+
+
 def experiment_path(plan: SweepPlan) -> str:
     return f"{plan.storage.rstrip('/')}/{plan.name}"
 
@@ -249,6 +255,10 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     if resume and tune.Tuner.can_restore(path):
         tuner = tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False)
     else:
+        if resume:  # the driver died before Tune saved anything: start again, without enqueuing the points twice
+            print("sweep: no saved sweep state to resume; starting it again", flush=True)
+            if _has_trials(plan):
+                plan = dataclasses.replace(plan, points=[])
         tuner = tune.Tuner(
             _trainable(plan),
             tune_config=tune.TuneConfig(
