@@ -26,7 +26,7 @@ from models.checkpoint import load_checkpoint, save_checkpoint
 from models.collective import SINGLE_PROCESS, Collective
 from models.config import AuxConfig, TrainConfig
 from models.lstm import LSTMClassifier
-from models.metrics import PeakMemory, SumMetrics, peak_rss_mb
+from models.metrics import PeakMemory, SumMetrics
 from models.truncated import LossTerms, Phase, lstm_loss_terms, sample_anchors, sample_segment_offsets
 
 # tokens (B, T) or (B, T, C) integer, labels (B,) int64, true lengths (B,) int64 or None (all T steps)
@@ -249,7 +249,7 @@ def fit(
     loss_module = LossModule(model, train, aux)
     loss_module = wrap(loss_module) if wrap is not None else loss_module
     total_epochs = (aux.pretrain_epochs if has_aux(model) else 0) + train.epochs
-    memory = PeakMemory(device, baseline_mb=peak_rss_mb())
+    memory = PeakMemory(device)
 
     while state.epoch < total_epochs:
         phase = phase_of(state.epoch, model, aux)
@@ -261,7 +261,10 @@ def fit(
             phase=phase, anchor_generator=epoch_generator(train.seed, "anchors", epoch, rank), device=device,
             loss_module=loss_module, collective=collective,
         )  # fmt: skip
+        train_peak = memory.peak_mb()
+        memory.start()
         val = evaluate(model, val_batches(), device, collective)
+        peaks = collective.max(torch.tensor([train_peak, memory.peak_mb()], dtype=torch.float64))  # largest worker
         state.epoch += 1
         metrics: dict[str, Any] = {
             "epoch": state.epoch,
@@ -272,7 +275,8 @@ def fit(
             "val/accuracy": val.mean("accuracy"),
             "val/loss": val.mean("loss"),
             "tokens_per_second": steps / train_seconds,  # all workers together
-            "peak_memory_mb": float(collective.max(torch.tensor([memory.peak_mb()]))),  # the largest worker
+            "peak_memory_mb": float(peaks[0]),  # training steps
+            "eval_peak_memory_mb": float(peaks[1]),  # the validation pass
             "epoch_seconds": train_seconds,
         }
         if not math.isfinite(metrics["train/loss"]):

@@ -14,6 +14,8 @@ from models.config import AuxConfig, ModelConfig
 from models.embedding import TokenEmbedding
 from models.heads import FeedForwardHead
 
+CHUNK = 512  # steps per LSTM call in passes that keep only the final state (no-grad prefixes, evaluation)
+
 
 class LSTMClassifier(nn.Module):
     def __init__(
@@ -46,12 +48,39 @@ class LSTMClassifier(nn.Module):
         """Main LSTM over tokens (N, S[, C]) from state ((1, N, H) each, or zeros) -> outputs (N, S, H), state."""
         return self.lstm(self.embed(tokens), state)
 
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Class logits (B, classes) from the state after each example's last token.
+    def advance(
+        self,
+        tokens: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor] | None = None,
+        chunk: int = CHUNK,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The state after reading tokens (N, S[, C]) from `state`, in LSTM calls of at most `chunk` steps.
+
+        A call's memory (its embeddings, gates and outputs; cuDNN's workspace) grows with its length, so long
+        passes that need only the final state stay bounded in memory this way.
+        """
+        for begin in range(0, tokens.shape[1], chunk):
+            _, state = self.run(tokens[:, begin : begin + chunk], state)
+        return state
+
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor | None = None, chunk: int = CHUNK
+    ) -> torch.Tensor:
+        """Class logits (B, classes) from the state after each example's last token, read in chunks of steps.
 
         tokens: (B, T) or (B, T, C); lengths: (B,) true lengths of right-padded sequences, or None (all T).
+        Memory stays bounded in T: no (B, T, H) outputs are kept.
         """
-        outputs, (h, _) = self.run(tokens)
         if lengths is None:
+            h, _ = self.advance(tokens, chunk=chunk)
             return self.classifier(h[0])
-        return self.classifier(outputs[torch.arange(len(lengths), device=outputs.device), lengths - 1])
+        rows = torch.arange(len(lengths), device=tokens.device)
+        last = lengths - 1
+        final: torch.Tensor | float = 0.0
+        state = None
+        for begin in range(0, tokens.shape[1], chunk):
+            outputs, state = self.run(tokens[:, begin : begin + chunk], state)
+            inside = (last >= begin) & (last < begin + outputs.shape[1])  # whose last token is in this chunk
+            picked = outputs[rows, (last - begin).clamp(0, outputs.shape[1] - 1)]  # (B, H)
+            final = torch.where(inside[:, None], picked, final)
+        return self.classifier(final)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from models.config import AuxConfig, TrainConfig
-from models.lstm import LSTMClassifier
+from models.lstm import CHUNK, LSTMClassifier
 
 Phase = Literal["pretrain", "joint"]
 
@@ -86,11 +86,12 @@ def sample_segment_offsets(anchors: torch.Tensor, segment_len: int, generator: t
 
 @torch.no_grad()
 def prefix_states(
-    model: LSTMClassifier, tokens: torch.Tensor, cuts: torch.Tensor, rows: torch.Tensor
+    model: LSTMClassifier, tokens: torch.Tensor, cuts: torch.Tensor, rows: torch.Tensor, chunk: int = CHUNK
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Detached main state after reading tokens[rows[i], :cuts[i]] (zeros for cut 0), each (N, H).
 
-    One pass over the batch, split at the sorted unique cuts: at most N + 1 cuDNN calls, none per time step.
+    One pass over the batch, split at the sorted unique cuts and into calls of at most `chunk` steps (so its
+    memory does not grow with T): at most N + 1 + T / chunk LSTM calls, none per time step.
     `cuts` and `rows` are CPU int64 tensors of shape (N,); the pass stops at the largest cut.
     """
     order = torch.argsort(cuts, stable=True)
@@ -102,7 +103,7 @@ def prefix_states(
     position, offset, hs, cs = 0, 0, [], []
     for cut, count in zip(unique_cuts.tolist(), counts.tolist()):
         if cut > position:
-            _, state = model.run(tokens[:, position:cut], state)
+            state = model.advance(tokens[:, position:cut], state, chunk)
             position = cut
         wanted = sorted_rows[offset : offset + count]
         offset += count

@@ -28,7 +28,7 @@ CONFIGS_DIR = Path(__file__).parent / "configs"
 # What every epoch reports (models.loop.fit) and a study may optimise. The test split is never a target.
 EPOCH_METRICS = (
     "val/accuracy", "val/loss", "train/loss", "train/loss_main", "train/loss_aux", "train/accuracy",
-    "tokens_per_second", "peak_memory_mb", "epoch_seconds",
+    "tokens_per_second", "peak_memory_mb", "eval_peak_memory_mb", "epoch_seconds",
 )  # fmt: skip
 TOP_KEYS = (
     "name", "description", "base", "space", "points", "objective", "objectives", "trials", "concurrency",

@@ -56,7 +56,8 @@ def progress_line(metrics: dict[str, Any], elapsed: float) -> str:
         f"epoch {done}/{total} [{metrics['phase']}] loss {metrics['train/loss']:.4f} "
         f"(main {metrics['train/loss_main']:.4f}, aux {metrics['train/loss_aux']:.4f}) "
         f"val_acc {metrics['val/accuracy']:.4f} | {metrics['tokens_per_second']:,.0f} tok/s | "
-        f"{metrics['peak_memory_mb']:.0f} MB | {metrics['epoch_seconds']:.1f} s/epoch, ETA {_duration(eta)}"
+        f"{metrics['peak_memory_mb']:.0f} MB train, {metrics['eval_peak_memory_mb']:.0f} MB eval | "
+        f"{metrics['epoch_seconds']:.1f} s/epoch, ETA {_duration(eta)}"
     )
 
 

@@ -22,6 +22,7 @@ METRICS = {
     "train_loss",
     "tokens_per_second",
     "peak_memory_mb",
+    "eval_peak_memory_mb",
     "wall_seconds",
     "epochs",
 }

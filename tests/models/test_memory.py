@@ -1,0 +1,55 @@
+"""Peak memory of a truncated run does not grow with the sequence length, for training and evaluation; full BPTT's
+does. Measured on CPU as the rise of the resident set over one step (`PeakMemory`), each in a fresh process so
+no allocator cache carries over; bounds are loose and nothing is timed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+MEASURE = """
+import json, sys, torch
+from models import AuxConfig, ModelConfig, TrainConfig, build_model
+from models.loop import compute_losses
+from models.metrics import PeakMemory
+kind, seq_len, truncation = sys.argv[1], int(sys.argv[2]), None if sys.argv[3] == "none" else int(sys.argv[3])
+torch.set_num_threads(1)
+torch.manual_seed(0)
+aux = AuxConfig(segment_len=32, truncation=32, decoder_units=32)
+model = build_model(ModelConfig(kind=kind, d_embed=32, d_hidden=32, d_ffn=32), aux, vocab_size=256, num_classes=10,
+                    seq_len=seq_len)
+tokens, labels = torch.randint(0, 256, (16, seq_len)), torch.randint(0, 10, (16,))
+memory = PeakMemory(torch.device("cpu"))
+memory.start()
+terms = compute_losses(model, tokens, labels, train=TrainConfig(truncation=truncation), aux=aux, phase="joint",
+                       anchor_generator=torch.Generator().manual_seed(0))
+terms.total.backward()
+train = memory.peak_mb()
+model.eval()
+memory.start()
+with torch.no_grad():
+    model(tokens)
+print(json.dumps({"train": train, "eval": memory.peak_mb()}))
+"""
+
+
+def _peaks(kind: str, seq_len: int, truncation: int | None) -> dict[str, float]:
+    argv = [sys.executable, "-c", MEASURE, kind, str(seq_len), str(truncation).lower()]
+    result = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "r_lstm", "p_lstm"])
+def test_truncated_training_and_evaluation_peaks_stay_flat_from_1k_to_8k_steps(kind):
+    short, long = _peaks(kind, 1024, 64), _peaks(kind, 8192, 64)
+    # 8x the steps: an unchunked no-grad pass alone would add ~80 MB here (gates, outputs, embeddings).
+    assert long["train"] <= 1.1 * short["train"] + 15, (short, long)
+    assert long["eval"] <= 1.1 * short["eval"] + 15, (short, long)
+
+
+def test_full_bptt_training_peak_grows_with_the_length():
+    short, long = _peaks("lstm", 1024, None), _peaks("lstm", 8192, None)
+    assert long["train"] > 3 * short["train"] and long["train"] > 50, (short, long)
