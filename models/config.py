@@ -59,4 +59,7 @@ class TrainConfig:
     grad_clip: float | None = 1.0  # global norm (§5.4)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Autocast for forward passes (training and evaluation); fp16 adds dynamic loss scaling. Weights, optimizer
+    # state and gradients stay fp32.
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
     eval_batch_size: int = 512

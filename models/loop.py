@@ -10,6 +10,7 @@ resumed run needs no saved RNG state and replays an uninterrupted one exactly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -123,9 +124,20 @@ def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimiz
     return torch.optim.Adam(model.parameters(), lr=train.lr)
 
 
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """The forward pass's autocast context for `train.precision` (a no-op for fp32)."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, batches: Iterable[Batch], device: torch.device, collective: Collective = SINGLE_PROCESS
+    model: nn.Module,
+    batches: Iterable[Batch],
+    device: torch.device,
+    collective: Collective = SINGLE_PROCESS,
+    precision: str = "fp32",
 ) -> SumMetrics:
     """Accuracy and cross-entropy over full forward passes (truncation only ever cuts gradients).
 
@@ -135,7 +147,8 @@ def evaluate(
     sums = torch.zeros(3, dtype=torch.float64, device=device)  # correct, loss, examples
     for tokens, labels, lengths in batches:
         tokens, labels = tokens.to(device).long(), labels.to(device)
-        logits = model(tokens, None if lengths is None else lengths.to(device))
+        with autocast(device, precision):
+            logits = model(tokens, None if lengths is None else lengths.to(device)).float()
         correct = (logits.argmax(-1) == labels).sum()
         loss = F.cross_entropy(logits, labels, reduction="sum")
         sums += torch.stack([correct.double(), loss.double(), sums.new_tensor(len(labels))])
@@ -166,6 +179,7 @@ def train_epoch(
     """
     model.train()
     loss_module = loss_module if loss_module is not None else LossModule(model, train, aux)
+    scaler = torch.amp.GradScaler(device.type, enabled=train.precision == "fp16")
     started = time.perf_counter()
     # Summed on the device and read once at the end: no host sync per step.
     running = torch.zeros(7, dtype=torch.float64, device=device)  # loss, main, aux, correct, scored, examples, steps
@@ -173,16 +187,19 @@ def train_epoch(
         tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
         steps = tokens.shape[0] * tokens.shape[1] if lengths is None else int(lengths.sum())
         lengths = None if lengths is None else lengths.to(device)
-        terms = compute_losses(
-            model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=anchor_generator,
-            lengths=lengths, loss_module=loss_module,
-        )  # fmt: skip
+        with autocast(device, train.precision):
+            terms = compute_losses(
+                model, tokens, labels, train=train, aux=aux, phase=phase, anchor_generator=anchor_generator,
+                lengths=lengths, loss_module=loss_module,
+            )  # fmt: skip
         if terms.total.requires_grad:  # pretraining on a batch too short for any segment has nothing to learn
             optimizer.zero_grad(set_to_none=True)
-            terms.total.backward()
+            scaler.scale(terms.total).backward()
+            scaler.unscale_(optimizer)  # clip the true gradients
             if train.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-            optimizer.step()
+            scaler.step(optimizer)  # skipped when fp16 gradients overflowed; the scale then shrinks
+            scaler.update()
         n = len(labels)
         scored = terms.logits is not None
         correct = (terms.logits.argmax(-1) == labels).sum() if scored else running.new_zeros(())
@@ -263,7 +280,7 @@ def fit(
         )  # fmt: skip
         train_peak = memory.peak_mb()
         memory.start()
-        val = evaluate(model, val_batches(), device, collective)
+        val = evaluate(model, val_batches(), device, collective, train.precision)
         peaks = collective.max(torch.tensor([train_peak, memory.peak_mb()], dtype=torch.float64))  # largest worker
         state.epoch += 1
         metrics: dict[str, Any] = {

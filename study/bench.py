@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from models import AuxConfig, ModelConfig, TrainConfig, build_model
-from models.loop import compute_losses, resolve_device
+from models.loop import autocast, compute_losses, resolve_device
 from models.metrics import PeakMemory
 
 # name -> (model kind, supervised truncation, extra aux settings)
@@ -108,11 +108,12 @@ def floor_parts(model, tokens, labels, train: TrainConfig, aux: AuxConfig) -> di
 
 
 def measure(
-    name: str, seq_len: int, segment: int, batch: int, repeats: int, device: torch.device, floor: bool = True
-) -> dict:
+    name: str, seq_len: int, segment: int, batch: int, repeats: int, device: torch.device, floor: bool = True,
+    precision: str = "fp32",
+) -> dict:  # fmt: skip
     kind, truncation, aux_changes = VARIANTS[name]
     aux = dataclasses.replace(AuxConfig(segment_len=segment), **aux_changes)
-    train = TrainConfig(truncation=truncation)
+    train = TrainConfig(truncation=truncation, precision=precision)
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind=kind), aux, vocab_size=256, num_classes=10, seq_len=seq_len).to(device)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
@@ -122,7 +123,7 @@ def measure(
     memory = PeakMemory(device)
 
     def evaluate() -> None:
-        with torch.no_grad():
+        with torch.no_grad(), autocast(device, precision):
             model(tokens)
 
     model.eval()  # first, while nothing is cached: on CPU the rise of the resident set is what the pass needs
@@ -131,15 +132,18 @@ def measure(
     eval_peak = memory.peak_mb()
     model.train()
     saved, train_peaks = [0], []
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
     def step() -> None:
         memory.start()
-        terms, saved[0] = saved_activation_bytes(
-            lambda: compute_losses(model, tokens, labels, train=train, aux=aux, phase="joint", anchor_generator=gen)
-        )
+        with autocast(device, precision):
+            terms, saved[0] = saved_activation_bytes(
+                lambda: compute_losses(model, tokens, labels, train=train, aux=aux, phase="joint", anchor_generator=gen)
+            )
         optimizer.zero_grad(set_to_none=True)
-        terms.total.backward()
-        optimizer.step()
+        scaler.scale(terms.total).backward()
+        scaler.step(optimizer)
+        scaler.update()
         train_peaks.append(memory.peak_mb())
 
     seconds = _timed(step, repeats, device)
@@ -154,7 +158,8 @@ def measure(
     }
     if floor and kind != "transformer":
         parts = floor_parts(model, tokens, labels, train, aux)
-        row["floor_ms"] = 1e3 * sum(_timed(fn, repeats, device) for fn in parts.values())
+        with autocast(device, precision):
+            row["floor_ms"] = 1e3 * sum(_timed(fn, repeats, device) for fn in parts.values())
     return row
 
 
@@ -176,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip timing the bare calls")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="autocast dtype")
     parser.add_argument("--quick", action="store_true", help=f"a check in under a minute on 2 cores: {QUICK}")
     args = parser.parse_args(argv)
     if args.quick:
@@ -186,14 +192,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"every length must exceed --segment {args.segment}")
     device = resolve_device(args.device)
     rows = [
-        _in_fresh_process(measure, v, t, args.segment, args.batch, args.repeats, device, args.floor)
+        _in_fresh_process(measure, v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
         if device.type == "cpu"
-        else measure(v, t, args.segment, args.batch, args.repeats, device, args.floor)
+        else measure(v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
         for t in args.lengths
         for v in args.variants
     ]
     print(
-        f"device {device}, batch {args.batch}, segment {args.segment}, "
+        f"device {device}, batch {args.batch}, segment {args.segment}, precision {args.precision}, "
         f"torch {torch.__version__}, threads {torch.get_num_threads()}"
     )
     memory = "CUDA peak" if device.type == "cuda" else "RSS rise"

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from models.collective import SINGLE_PROCESS, Collective
-from study.config import RunConfig, dump_yaml
+from study.config import ConfigError, RunConfig, dump_yaml
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -53,6 +53,8 @@ def run_config(
     started = time.perf_counter()
     dataset = load_dataset(cfg.data, data_dir)
     device = device if device is not None else resolve_device(cfg.train.device)
+    if cfg.train.precision == "fp16" and device.type != "cuda":
+        raise ConfigError("train.precision: fp16 needs a CUDA device (CPU LSTMs have no fp16 kernel); use bf16 or fp32")
     torch.manual_seed(cfg.train.seed)  # one model initialisation on every worker
     model = build_model(
         cfg.model, cfg.aux, vocab_size=dataset.vocab_size, num_classes=dataset.num_classes,
@@ -72,7 +74,7 @@ def run_config(
 
     def test_accuracy() -> float:
         batches = iterate_batches(dataset.test, eval_size, shuffle=False, shard=shard)
-        return evaluate(model, batches, device, collective).mean("accuracy")
+        return evaluate(model, batches, device, collective, cfg.train.precision).mean("accuracy")
 
     tested: dict[str, float] = {}
 

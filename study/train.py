@@ -119,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetError as err:
         print(f"data error: {err}", file=sys.stderr)
         return 1
+    except ConfigError as err:  # what only the device decides, e.g. fp16 on a CPU
+        print(f"config error: {err}", file=sys.stderr)
+        return 2
     except FloatingPointError as err:
         print(f"training diverged: {err}; the last good epoch is in {args.out}/checkpoint.pt", file=sys.stderr)
         return 1

@@ -1,0 +1,38 @@
+"""`train.precision`: bf16 autocast trains on CPU with fp32 weights; fp16 is refused where it cannot run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from models import AuxConfig, TrainConfig
+from models.loop import fit
+from study.config import ConfigError, load_config
+from study.run import run_config
+from tests.models.conftest import CLASSES, SEQ_LEN, VOCAB, tiny_model
+
+
+@pytest.mark.parametrize("kind", ["lstm", "r_lstm", "p_lstm"])
+def test_bf16_autocasts_the_forward_and_keeps_fp32_weights(kind):
+    model = tiny_model(kind).float()
+    seen = []
+    model.classifier.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
+    gen = torch.Generator().manual_seed(0)
+    tokens, labels = torch.randint(0, VOCAB, (8, SEQ_LEN), generator=gen), torch.randint(0, CLASSES, (8,), generator=gen)
+    before = [p.detach().clone() for p in model.parameters()]
+    state = fit(
+        model, train_batches=lambda g: [(tokens, labels, None)], val_batches=lambda: [(tokens, labels, None)],
+        train=TrainConfig(epochs=2, truncation=5, precision="bf16"), device=torch.device("cpu"),
+        aux=AuxConfig(segment_len=4, truncation=3, decoder_units=3, pretrain_epochs=0),
+    )  # fmt: skip
+    assert seen and set(seen) == {torch.bfloat16}  # training and evaluation forwards
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))  # it trained
+    assert all(torch.isfinite(torch.tensor(h["train/loss"])) for h in state.history)
+
+
+def test_fp16_on_a_cpu_is_refused_naming_the_key(tmp_path):
+    cfg = load_config(None, ["train.precision=fp16", "train.device=cpu", "data.name=synthetic", "data.seq_len=20",
+                             "aux.segment_len=5", "aux.truncation=5", "train.truncation=5"])  # fmt: skip
+    with pytest.raises(ConfigError, match="train.precision"):
+        run_config(cfg, tmp_path / "data", tmp_path / "run")
