@@ -5,10 +5,13 @@ no allocator cache carries over; bounds are loose and nothing is timed."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
+
+from study.bench import MALLOC_ENV
 
 MEASURE = """
 import json, sys, torch
@@ -38,7 +41,8 @@ print(json.dumps({"train": train, "eval": memory.peak_mb()}))
 
 def _peaks(kind: str, seq_len: int, truncation: int | None) -> dict[str, float]:
     argv = [sys.executable, "-c", MEASURE, kind, str(seq_len), str(truncation).lower()]
-    result = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300)
+    env = {**os.environ, **MALLOC_ENV}  # the resident set then follows live memory, not malloc's caching
+    result = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300, env=env)
     return json.loads(result.stdout)
 
 

@@ -18,7 +18,8 @@ def test_bf16_autocasts_the_forward_and_keeps_fp32_weights(kind):
     seen = []
     model.classifier.register_forward_hook(lambda module, inputs, output: seen.append(output.dtype))
     gen = torch.Generator().manual_seed(0)
-    tokens, labels = torch.randint(0, VOCAB, (8, SEQ_LEN), generator=gen), torch.randint(0, CLASSES, (8,), generator=gen)
+    tokens = torch.randint(0, VOCAB, (8, SEQ_LEN), generator=gen)
+    labels = torch.randint(0, CLASSES, (8,), generator=gen)
     before = [p.detach().clone() for p in model.parameters()]
     state = fit(
         model, train_batches=lambda g: [(tokens, labels, None)], val_batches=lambda: [(tokens, labels, None)],
@@ -34,5 +35,5 @@ def test_bf16_autocasts_the_forward_and_keeps_fp32_weights(kind):
 def test_fp16_on_a_cpu_is_refused_naming_the_key(tmp_path):
     cfg = load_config(None, ["train.precision=fp16", "train.device=cpu", "data.name=synthetic", "data.seq_len=20",
                              "aux.segment_len=5", "aux.truncation=5", "train.truncation=5"])  # fmt: skip
-    with pytest.raises(ConfigError, match="train.precision"):
+    with pytest.raises(ConfigError, match=r"train\.precision"):
         run_config(cfg, tmp_path / "data", tmp_path / "run")
