@@ -1,4 +1,5 @@
-"""Load-time transforms shared by the image datasets: fixed subsets and resizing of pixel sequences."""
+"""Load-time transforms: fixed subsets of any split (image, text and synthetic datasets), and resizing of pixel
+sequences (image datasets)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Checkpoints: model, optimizer, epoch and every RNG state, written atomically, read with weights_only=True."""
+"""Checkpoints: model, optimizer, epoch and history, written atomically, read with weights_only=True.
+
+No RNG state is saved: the trainer re-derives every random stream from (seed, epoch, rank) (`models.loop`).
+"""
 
 from __future__ import annotations
 

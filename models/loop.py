@@ -148,7 +148,9 @@ def evaluate(
     for tokens, labels, lengths in batches:
         tokens, labels = tokens.to(device).long(), labels.to(device)
         with autocast(device, precision):
-            logits = model(tokens, None if lengths is None else lengths.to(device)).float()
+            logits = model(tokens, None if lengths is None else lengths.to(device))
+        if logits.dtype in (torch.float16, torch.bfloat16):
+            logits = logits.float()  # sums over a whole split in full precision
         correct = (logits.argmax(-1) == labels).sum()
         loss = F.cross_entropy(logits, labels, reduction="sum")
         sums += torch.stack([correct.double(), loss.double(), sums.new_tensor(len(labels))])

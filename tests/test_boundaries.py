@@ -31,7 +31,7 @@ def test_models_and_data_import_and_train_without_ray_optuna_or_mlflow():
 
 def test_cli_modules_do_nothing_at_import_time_and_load_ray_only_when_they_run():
     code = (
-        "import sys, study.train, study.sweep, study.export, data.prepare; "
+        "import sys, study.train, study.sweep, study.export, study.bench, data.prepare, data.info; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('ray', 'optuna', 'mlflow')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
