@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from models.config import AuxConfig, TrainConfig
+from models.losses import aux_token_loss, total_loss
 from models.lstm import CHUNK, LSTMClassifier
 
 Phase = Literal["pretrain", "joint"]
@@ -247,15 +248,8 @@ def lstm_loss_terms(
             )
         else:
             aux_logits, targets = _prediction(model, tokens, anchor_rows, a, h0[-n:], c0[-n:], aux, aux_window)
-        # Mean over tokens (and channels), then anchors, so the scale depends on neither L nor the anchor
-        # count (§7 Q8); with variable lengths only the anchors of long-enough examples count.
-        flat_logits = aux_logits.reshape(-1, model.aux.vocab_size)
-        if anchor_valid is None:
-            aux_loss = F.cross_entropy(flat_logits, targets.reshape(-1))
-        else:
-            per_anchor = F.cross_entropy(flat_logits, targets.reshape(-1), reduction="none").view(n, -1).mean(1)
-            weights = anchor_valid.repeat_interleave(anchors.shape[1]).to(device, per_anchor.dtype)
-            aux_loss = (per_anchor * weights).sum() / weights.sum().clamp(min=1)
+        valid = None if anchor_valid is None else anchor_valid.repeat_interleave(anchors.shape[1])
+        aux_loss = aux_token_loss(aux_logits, targets, model.aux.vocab_size, valid)
 
-    total = aux_loss if phase == "pretrain" else main + aux.weight * aux_loss
+    total = total_loss(main, aux_loss, aux.weight, pretraining=phase == "pretrain")
     return LossTerms(total=total, main=main, aux=aux_loss, logits=logits)
