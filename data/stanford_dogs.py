@@ -28,7 +28,7 @@ from data.parquet_io import read_metadata
 from data.splits import Dataset
 
 FORMAT_VERSION = "1"
-DEFAULT_SIDE = 64  # S in {32, 64, 90, 128} gives T in {1024, 4096, 8100, 16384} (paper.md §3)
+DEFAULT_SIDE = 64  # S in {32, 64, 90, 128} gives T in {1024, 4096, 8100, 16384} (docs/method.md, Data lengths)
 CHANNELS = 3
 NUM_CLASSES = 120
 SPLIT_SIZES = (10_800, 1_200, 8_580)

@@ -1,7 +1,6 @@
 """Configuration owned by the model and the trainer; `study.config` composes it with the data config.
 
-Defaults follow `shared/paper.md`: what the sources state, and the recommended reading where they are silent
-(§5.4, §7). Every open question of the paper is an option here rather than a hard-coded guess.
+Defaults follow `docs/method.md`: what the paper states, and the reading taken where it is silent. Every open question of the paper is an option here rather than a hard-coded guess.
 """
 
 from __future__ import annotations
@@ -18,11 +17,11 @@ class ModelConfig:
     kind: ModelKind = "r_lstm"
     d_embed: int = 128  # token embedding [S]
     d_hidden: int = 128  # main LSTM units [S]
-    d_ffn: int = 256  # classifier hidden width, "FFN (256, 256, N)" [S]; one hidden layer (§7 Q10)
-    ffn_layers: int = 1  # hidden layers of the classifier FFN (§7 Q10: 1; the other reading is 2)
+    d_ffn: int = 256  # classifier hidden width, "FFN (256, 256, N)" [S]; one hidden layer (docs/method.md Q10)
+    ffn_layers: int = 1  # hidden layers of the classifier FFN (docs/method.md Q10: 1; the other reading is 2)
     channel_embedding: Literal["sum", "concat"] = "sum"  # RGB: per-channel embeddings summed or concatenated
     dropconnect: float = 0.5  # DropConnect on the last FFN layer of classifier and auxiliary heads [B]
-    # Transformer baseline of comparable size (§7 Q12): pre-norm encoder, learned positions, mean pooling.
+    # Transformer baseline of comparable size (docs/method.md Q12): pre-norm encoder, learned positions, mean pooling.
     transformer_layers: int = 2
     transformer_heads: int = 4
     transformer_ffn: int = 256
@@ -31,32 +30,32 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class AuxConfig:
-    weight: float = 1.0  # total loss = supervised + weight * auxiliary (§7 Q8)
+    weight: float = 1.0  # total loss = supervised + weight * auxiliary (docs/method.md Q8)
     segment_len: int = 600  # tokens reconstructed (r-LSTM) or predicted (p-LSTM) per anchor [S]
     anchors: int = 1  # anchors per example [S]
     truncation: int = 300  # main-LSTM steps the auxiliary gradient reaches [S]
-    pretrain_epochs: int = 20  # auxiliary-only epochs before joint training (§7 Q11)
-    anchor_sampling: Literal["per_example", "per_batch"] = "per_example"  # §7 Q4
+    pretrain_epochs: int = 20  # auxiliary-only epochs before joint training (docs/method.md Q11)
+    anchor_sampling: Literal["per_example", "per_batch"] = "per_example"  # docs/method.md Q4
     decoder_units: int = 256  # top layer of the 2-layer auxiliary LSTM [S]
     # Bottom layer of the auxiliary LSTM: `copy` has d_hidden units and takes the main (h, c) as is;
-    # `project` has decoder_units units and starts from a learned linear map of (h, c) (§7 Q2).
+    # `project` has decoder_units units and starts from a learned linear map of (h, c) (docs/method.md Q2).
     decoder_init: Literal["copy", "project"] = "copy"
-    decoder_truncation: int | None = None  # BPTT chunk of the auxiliary LSTM; null = whole segment (§7 Q6)
-    teacher_forcing: bool = True  # r-LSTM decoder reads ground truth, else its own argmax (§7 Q7)
+    decoder_truncation: int | None = None  # BPTT chunk of the auxiliary LSTM; null = whole segment (docs/method.md Q6)
+    teacher_forcing: bool = True  # r-LSTM decoder reads ground truth, else its own argmax (docs/method.md Q7)
     # r-LSTM: the segment ends right before the anchor (`adjacent`, Fig. 2) or a uniform random number of
-    # tokens earlier (`random`, the caption's "random subsequence") (§7 Q5)
+    # tokens earlier (`random`, the caption's "random subsequence") (docs/method.md Q5)
     segment_offset: Literal["adjacent", "random"] = "adjacent"
-    share_embedding: bool = True  # r-LSTM decoder reads the main embedding table (§5.4)
+    share_embedding: bool = True  # r-LSTM decoder reads the main embedding table (docs/method.md)
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 100  # joint (or, without auxiliary loss, supervised) epochs (§7 Q11)
+    epochs: int = 100  # joint (or, without auxiliary loss, supervised) epochs (docs/method.md Q11)
     truncation: int | None = 300  # BPTT steps of the supervised loss; null = full BPTT
     supervised_grad: Literal["lstm", "head_only"] = "lstm"  # head_only: the paper's no-backprop extreme
     optimizer: Literal["rmsprop", "adam"] = "rmsprop"  # [B]
     lr: float = 1e-3  # [B]
-    grad_clip: float | None = 1.0  # global norm (§5.4)
+    grad_clip: float | None = 1.0  # global norm (docs/method.md)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # Autocast for forward passes (training and evaluation); fp16 adds dynamic loss scaling. Weights, optimizer

@@ -12,7 +12,7 @@ class TokenEmbedding(nn.Module):
     """(..., ) tokens -> (..., d) for one channel; (..., C) tokens -> (..., d) for C channels.
 
     Channels are embedded with a table each, then summed (`sum`: each table d wide) or concatenated (`concat`:
-    d split as evenly as possible between the tables) (§7 Q3).
+    d split as evenly as possible between the tables) (docs/method.md Q3).
     """
 
     def __init__(self, vocab_size: int, d: int, channels: int = 1, mode: Literal["sum", "concat"] = "sum") -> None:

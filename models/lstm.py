@@ -36,7 +36,7 @@ class LSTMClassifier(nn.Module):
             if not aux.share_embedding:
                 self.aux_embed = TokenEmbedding(vocab_size, cfg.d_embed, channels, cfg.channel_embedding)
         elif cfg.kind == "p_lstm":
-            # Stacked on the main LSTM: it reads main outputs, not raw tokens (§2.6).
+            # Stacked on the main LSTM: it reads main outputs, not raw tokens (docs/method.md).
             self.aux = AuxLSTM(cfg.d_hidden, cfg.d_hidden, vocab_size, aux, **heads)
 
     def decoder_embed(self, tokens: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Transformer encoder baseline of size comparable to the LSTM (§7 Q12): it reads the whole sequence at once."""
+"""Transformer encoder baseline of size comparable to the LSTM (docs/method.md Q12): reads the whole sequence."""
 
 from __future__ import annotations
 

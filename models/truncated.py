@@ -9,11 +9,11 @@ Windows (T sequence length, K = train.truncation, L = aux.segment_len, G = aux.t
 - supervised: positions [T-K, T) -> h_{T-1} -> classifier; full BPTT runs [0, T) from zeros. For right-padded
   variable-length batches T is each example's own length.
 - r-LSTM: positions [a-W+1, a] with W = min(G, L+1) give (h_a, c_a), which start the decoder; the decoder
-  reads tokens a-L .. a-2 and predicts a-L+1 .. a-1 (the segment right before the anchor, §2.5), or all of
-  them o tokens earlier with a per-anchor random offset o in [0, a-L] (§7 Q5).
+  reads tokens a-L .. a-2 and predicts a-L+1 .. a-1 (the segment right before the anchor), or all of
+  them o tokens earlier with a per-anchor random offset o in [0, a-L] (docs/method.md Q5).
 - p-LSTM: stop-gradient at s_a; positions [a+1, a+W] with W = min(G, L-1) carry gradient and the rest of
   the segment is run without it; the predictor reads h_a .. h_{a+L-1} and predicts tokens a+1 .. a+L.
-Windows may overlap: each loss still reaches only its own window (paper §5.3, point 6).
+Windows may overlap: each loss still reaches only its own window (docs/method.md).
 """
 
 from __future__ import annotations
