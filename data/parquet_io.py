@@ -21,6 +21,8 @@ TOKENS = "tokens"
 LABEL = "label"
 LENGTH = "length"
 _GENERIC_FIX = "delete it and prepare the dataset again (python -m data.prepare NAME)"
+_PAD_ROWS = 4096  # rows padded at a time: bounds the (rows, T) mask of one block
+ROW_GROUP = 16_384  # rows per Parquet row group: the writer encodes one group at a time
 
 
 @dataclass(frozen=True)
@@ -49,20 +51,59 @@ def write_split(
     n, seq_len = tokens.shape[:2]
     channels = tokens.shape[2] if tokens.ndim == 3 else 1
     flat = np.ascontiguousarray(tokens).reshape(n, seq_len * channels)
-    columns = [None, pa.array(labels.astype(np.int64))]
-    names = [TOKENS, LABEL]
-    if lengths is None:
-        columns[0] = pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel()), seq_len * channels)
-    else:
+    if lengths is not None:
         lengths = np.asarray(lengths, dtype=np.int64)
         if lengths.shape != (n,) or (n and (lengths.min() < 1 or lengths.max() > seq_len)):
             raise ValueError(f"lengths must be (N,) in [1, {seq_len}], got shape {lengths.shape}")
         real = np.arange(seq_len * channels)[None] < (lengths * channels)[:, None]
-        offsets = np.concatenate([[0], np.cumsum(lengths * channels)]).astype(np.int32)
-        columns[0] = pa.ListArray.from_arrays(pa.array(offsets), pa.array(flat[real]))
-        columns.append(pa.array(lengths))
-        names.append(LENGTH)
-    table = pa.Table.from_arrays(columns, names=names)
+        write_ragged_split(path, flat[real], lengths, labels, metadata, channels=channels, seq_len=seq_len)
+        return
+    fixed = pa.FixedSizeListArray.from_arrays(pa.array(flat.ravel()), seq_len * channels)
+    table = pa.Table.from_arrays([fixed, pa.array(labels.astype(np.int64))], names=[TOKENS, LABEL])
+    _write(path, table, metadata, seq_len, channels)
+
+
+def write_ragged_split(
+    path: pathlib.Path,
+    values: np.ndarray,
+    lengths: np.ndarray,
+    labels: np.ndarray,
+    metadata: Mapping[str, str],
+    *,
+    channels: int = 1,
+    seq_len: int | None = None,
+) -> None:
+    """Write variable-length sequences given as their tokens one after another (values: (sum(lengths) * C,)
+    uint8) and (N,) lengths in steps, without ever padding them; `seq_len` defaults to the longest."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if values.dtype != np.uint8 or values.ndim != 1 or len(values) != int(lengths.sum()) * channels:
+        raise ValueError(f"values must be 1-D uint8 of sum(lengths) * channels, got {values.dtype} {values.shape}")
+    if labels.shape != lengths.shape or (len(lengths) and lengths.min() < 1):
+        raise ValueError(f"labels {labels.shape} and lengths {lengths.shape} must be (N,), every length >= 1")
+    offsets = np.concatenate([[0], np.cumsum(lengths * channels)]).astype(np.int32)
+    columns = [
+        pa.ListArray.from_arrays(pa.array(offsets), pa.array(values)),
+        pa.array(labels.astype(np.int64)),
+        pa.array(lengths),
+    ]
+    table = pa.Table.from_arrays(columns, names=[TOKENS, LABEL, LENGTH])
+    _write(path, table, metadata, int(lengths.max(initial=1)) if seq_len is None else seq_len, channels)
+
+
+def pad_ragged(values: np.ndarray, lengths: np.ndarray, width: int, channels: int = 1) -> np.ndarray:
+    """(N, width * channels) uint8, row i holding its lengths[i] * channels values then zeros. Works through
+    rows in blocks, so no (N, width) index or mask array is ever built."""
+    tokens = np.zeros((len(lengths), width * channels), dtype=np.uint8)
+    starts = np.concatenate([[0], np.cumsum(lengths * channels)])
+    for first in range(0, len(lengths), _PAD_ROWS):
+        last = min(first + _PAD_ROWS, len(lengths))
+        block = tokens[first:last]
+        real = np.arange(width * channels)[None] < (lengths[first:last] * channels)[:, None]
+        block[real] = values[starts[first] : starts[last]]
+    return tokens
+
+
+def _write(path: pathlib.Path, table: pa.Table, metadata: Mapping[str, str], seq_len: int, channels: int) -> None:
     meta = {"seq_len": str(seq_len), "channels": str(channels), **{str(k): str(v) for k, v in metadata.items()}}
     table = table.replace_schema_metadata(meta)
     with atomic_target(path) as tmp:
@@ -73,6 +114,7 @@ def write_split(
             compression="zstd",
             use_dictionary=[LABEL],
             write_page_checksum=True,
+            row_group_size=ROW_GROUP,
         )
 
 
@@ -108,8 +150,7 @@ def read_split(path: pathlib.Path, fix: str = _GENERIC_FIX) -> StoredSplit:
             if (np.diff(token_column.offsets.to_numpy()) != lengths * channels).any():
                 raise DatasetError(f"{path}: column '{LENGTH}' disagrees with the token lists")
             seq_len = int(metadata.get("seq_len", lengths.max(initial=1)))
-            tokens = np.zeros((len(labels), seq_len * channels), dtype=np.uint8)
-            tokens[np.arange(seq_len * channels)[None] < (lengths * channels)[:, None]] = values
+            tokens = pad_ragged(values, lengths, seq_len, channels)
         if channels > 1:
             tokens = tokens.reshape(len(labels), -1, channels)
     except DatasetError as exc:

@@ -16,7 +16,7 @@ import torch
 
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.parquet_io import read_metadata, read_split, write_split
+from data.parquet_io import pad_ragged, read_metadata, read_split, write_ragged_split
 from data.splits import Dataset, SequenceSplit
 from data.transforms import limit_eval, limit_train
 
@@ -72,18 +72,20 @@ def _lookup_table(vocab: Sequence[str]) -> np.ndarray:
     return table
 
 
-def encode(texts: Sequence[str], vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded (N, T_max) uint8 ids (pad 0, unknown 1) and (N,) int64 lengths in characters."""
+def encode_ragged(texts: Sequence[str], vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of all texts one after another ((sum of lengths,) uint8; unknown 1) and (N,) int64 lengths."""
     table = _lookup_table(vocab)
     lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     if len(texts) and lengths.min() < 1:
         raise ValueError(f"text {int(np.argmin(lengths))} is empty; every example needs at least one character")
-    tokens = np.zeros((len(texts), int(lengths.max(initial=0))), dtype=np.uint8)
-    for start in range(0, len(texts), _CHUNK):
-        part = lengths[start : start + _CHUNK]
-        real = np.arange(tokens.shape[1])[None] < part[:, None]
-        tokens[start : start + _CHUNK][real] = table[_code_points(texts[start : start + _CHUNK])]
-    return tokens, lengths
+    values = np.concatenate([table[_code_points(part)] for part in _chunks(texts)] or [np.zeros(0, np.uint8)])
+    return values, lengths
+
+
+def encode(texts: Sequence[str], vocab: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-padded (N, T_max) uint8 ids (pad 0, unknown 1) and (N,) int64 lengths in characters."""
+    values, lengths = encode_ragged(texts, vocab)
+    return pad_ragged(values, lengths, int(lengths.max(initial=0))), lengths
 
 
 def decode(ids: torch.Tensor | np.ndarray | Sequence[int], vocab: Sequence[str], length: int | None = None) -> str:
@@ -141,9 +143,9 @@ def write_text_splits(
     vocab = build_vocab(splits["train"][0])
     for split in SPLITS:
         texts, labels = splits[split]
-        tokens, lengths = encode(texts, vocab)
+        values, lengths = encode_ragged(texts, vocab)  # never padded: DBpedia's longest text is ~10x its median
         meta = {**metadata, "split": split, "vocab": json.dumps(list(vocab), ensure_ascii=True)}
-        write_split(split_path(out_dir, split), tokens, np.asarray(labels, dtype=np.int64), meta, lengths=lengths)
+        write_ragged_split(split_path(out_dir, split), values, lengths, np.asarray(labels, dtype=np.int64), meta)
     return vocab
 
 

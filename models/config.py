@@ -1,6 +1,7 @@
 """Configuration owned by the model and the trainer; `study.config` composes it with the data config.
 
-Defaults follow `docs/method.md`: what the paper states, and the reading taken where it is silent. Every open question of the paper is an option here rather than a hard-coded guess.
+Defaults follow `docs/method.md`: what the paper states, and the reading taken where it is silent. Every open
+question of the paper is an option here rather than a hard-coded guess.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ import pathlib
 import shutil
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from data import DatasetError, parquet_io
-from data.parquet_io import read_metadata, read_split, write_split
+from data.parquet_io import pad_ragged, read_metadata, read_split, write_ragged_split, write_split
 
 
 def _random_split(rows: int = 300, steps: int = 49) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +117,25 @@ def test_variable_length_round_trip_is_exact(tmp_path: pathlib.Path) -> None:
     stored = read_split(path)
     np.testing.assert_array_equal(stored.tokens, tokens)
     np.testing.assert_array_equal(stored.lengths, lengths)
-    import pyarrow.parquet as pq
-
     assert pq.read_table(path).column("tokens").to_pylist()[1] == [int(tokens[1, 0])]  # stored unpadded
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_ragged_writes_equal_padded_ones_across_row_groups_and_padding_blocks(tmp_path, monkeypatch, channels):
+    monkeypatch.setattr(parquet_io, "ROW_GROUP", 3)  # several row groups
+    monkeypatch.setattr(parquet_io, "_PAD_ROWS", 2)  # several padding blocks
+    rng = np.random.default_rng(5)
+    lengths = np.array([4, 1, 9, 6, 2, 9, 3])
+    padded = rng.integers(1, 256, size=(7, 9, channels), dtype=np.uint8)
+    padded[np.arange(9)[None] >= lengths[:, None]] = 0
+    values = np.concatenate([padded[i, : lengths[i]].ravel() for i in range(7)])
+    write_ragged_split(tmp_path / "r.parquet", values, lengths, np.arange(7), {"dataset": "x"}, channels=channels)
+    write_split(tmp_path / "p.parquet", padded if channels > 1 else padded[..., 0], np.arange(7), {}, lengths=lengths)
+    for name in ("r", "p"):
+        stored = read_split(tmp_path / f"{name}.parquet")
+        np.testing.assert_array_equal(stored.tokens, padded if channels > 1 else padded[..., 0])
+        np.testing.assert_array_equal(stored.lengths, lengths)
+    assert pq.ParquetFile(tmp_path / "r.parquet").num_row_groups == 3
+    np.testing.assert_array_equal(pad_ragged(values, lengths, 9, channels), padded.reshape(7, -1))
+    with pytest.raises(ValueError, match="sum"):
+        write_ragged_split(tmp_path / "bad.parquet", values[:-1], lengths, np.arange(7), {}, channels=channels)
