@@ -195,7 +195,7 @@ def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_clust
     while time.monotonic() < deadline:  # kill once a trial finished and another is part-way through
         rows = _results(sweep_dir)
         if any(r["status"] == "COMPLETE" for r in rows) and any(
-            r["status"] == "RUNNING" and r["history"] for r in rows
+            r["status"] == "RUNNING" and 0 < len(r["history"]) < 3 for r in rows
         ):
             break
         assert driver.poll() is None, "the sweep ended before it could be killed"
@@ -213,11 +213,14 @@ def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_clust
         assert [h["epoch"] for h in row["history"]] == [1, 2, 3]  # each epoch recorded once
     interrupted = [t for t, r in before.items() if r["status"] == "RUNNING" and r["history"]]
     assert interrupted
-    for trial_id in interrupted:  # continued from its checkpoint, not retrained from the start
+    for trial_id in interrupted:
         row = next(r for r in rows if r["trial_id"] == trial_id)
         assert row["mlflow_run_id"] == before[trial_id]["mlflow_run_id"]
-        # its last checkpoint, or the one before when the kill fell between a report and the saved sweep state
-        assert row["metrics"]["resumed_from_epoch"] >= len(before[trial_id]["history"]) - 1
+        done = len(before[trial_id]["history"])
+        if done < 3:  # part-way: continued from its last checkpoint (or the one before, when the kill fell
+            # between a report and the saved sweep state), not retrained from the start. A trial that had
+            # reported its last epoch replays it, and the table keeps the first report.
+            assert row["metrics"]["resumed_from_epoch"] >= done - 1
     assert _optuna_states(sweep_dir, "k") == ["COMPLETE"] * 5
     parents, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-killed")
     assert len(parents) == 1 and len(children) == 5
