@@ -174,8 +174,7 @@ class Space:
             else:
                 point[p.key] = trial.suggest_int(p.key, p.low, p.high, log=p.log, step=p.step or 1)
 
-    def __call__(self, trial: Any) -> None:
-        self.sample(trial)
+    __call__ = sample  # OptunaSearch calls the space itself
 
     def restrict(self, point: Mapping[str, Any]) -> dict[str, Any]:
         """A full point (e.g. a spec's first point) reduced to the parameters that apply to it."""

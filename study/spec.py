@@ -8,6 +8,7 @@ unknown metrics, an empty space, ranges that produce an invalid config, impossib
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -243,14 +244,8 @@ def parse_study(
                 f"scheduler.grace_period: {study.scheduler.grace_period} is more than the "
                 f"{study.max_supervised_epochs} supervised epochs of a trial"
             )
-        study = _replace(study, scheduler=Scheduler("asha", 1, study.scheduler.reduction_factor))
-    return _replace(study, points=points)
-
-
-def _replace(study: Study, **changes: Any) -> Study:
-    import dataclasses
-
-    return dataclasses.replace(study, **changes)
+        study = dataclasses.replace(study, scheduler=Scheduler("asha", 1, study.scheduler.reduction_factor))
+    return dataclasses.replace(study, points=points)
 
 
 def _with_fixed(study: Study, fixed: Mapping[str, Any]) -> Study:
@@ -259,7 +254,7 @@ def _with_fixed(study: Study, fixed: Mapping[str, Any]) -> Study:
     for key, value in fixed.items():
         section, _, leaf = key.partition(".")
         tree.setdefault(section, {})[leaf] = value
-    return _replace(study, base=tree)
+    return dataclasses.replace(study, base=tree)
 
 
 def _mapping(raw: Any, where: str) -> Mapping[str, Any]:

@@ -98,7 +98,7 @@ class SweepRecorder(tune.Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         row = self.table.row(trial.trial_id)
         metrics = row.get("metrics") or {}
-        bad = [m for m, _ in self.objectives if not _finite(metrics.get(m))]
+        bad = [m for m, _ in self.objectives if not finite(metrics.get(m))]
         if bad:
             status, reason = "FAILED", f"objective {bad[0]} is {metrics.get(bad[0])}"
         elif metrics.get("epoch") == metrics.get("epochs"):
@@ -145,7 +145,7 @@ class SweepRecorder(tune.Callback):
         )
         metric, mode = self.objectives[0]
         scored = [
-            r for r in rows if r["status"] in ("COMPLETE", "STOPPED") and _finite((r.get("metrics") or {}).get(metric))
+            r for r in rows if r["status"] in ("COMPLETE", "STOPPED") and finite((r.get("metrics") or {}).get(metric))
         ]
         if scored:
             pick = max if mode == "max" else min
@@ -154,7 +154,8 @@ class SweepRecorder(tune.Callback):
         print(line, flush=True)
 
 
-def _finite(value: Any) -> bool:
+def finite(value: Any) -> bool:
+    """A real number that is neither NaN nor infinite (booleans are not metrics)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -30,7 +30,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from models.checkpoint import load_checkpoint
-from tuning.recorder import SweepRecorder
+from tuning.recorder import SweepRecorder, finite
 from tuning.tracking import Tracker
 
 CHECKPOINT = "checkpoint.pt"
@@ -100,13 +100,9 @@ class SweepSearch(OptunaSearch):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
-        if result and any(not _finite(result.get(m)) for m in metrics):
+        if result and any(not finite(result.get(m)) for m in metrics):
             result, error = None, True
         super().on_trial_complete(trial_id, result=result, error=error)
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, ...] = (), plan: dict | None = None):
@@ -129,7 +125,7 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
 
 def _check_finite(metrics: dict[str, Any], objectives: tuple[str, ...]) -> None:
     for name in objectives:
-        if name in metrics and not _finite(metrics[name]):
+        if name in metrics and not finite(metrics[name]):
             raise FloatingPointError(f"{name} became {metrics[name]} in epoch {metrics['epoch']}")
 
 
@@ -192,7 +188,7 @@ def _searcher(plan: SweepPlan) -> OptunaSearch:
     modes = [mode for _, mode in plan.objectives]
     # Constant liar: parallel trials do not all sample the same region while the first ones are still running.
     sampler = optuna.samplers.TPESampler(seed=plan.seed, multivariate=True, constant_liar=True)
-    storage = optuna.storages.RDBStorage(f"sqlite:///{(plan.sweep_dir / 'optuna.db').resolve()}")
+    storage = optuna.storages.RDBStorage(_optuna_url(plan))
     return SweepSearch(
         space=plan.space,
         metric=metrics if len(metrics) > 1 else metrics[0],
@@ -225,8 +221,12 @@ def _trainable(plan: SweepPlan) -> Any:
     return tune.with_resources(trainable, trial_resources(plan))
 
 
+def _optuna_url(plan: SweepPlan) -> str:
+    return f"sqlite:///{(plan.sweep_dir / 'optuna.db').resolve()}"
+
+
 def _has_trials(plan: SweepPlan) -> bool:
-    storage = f"sqlite:///{(plan.sweep_dir / 'optuna.db').resolve()}"
+    storage = _optuna_url(plan)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
     return plan.name in names and bool(optuna.load_study(study_name=plan.name, storage=storage).trials)
 
