@@ -6,6 +6,7 @@ sweeps/NAME/
   configs/        each trial's resolved config
   optuna.db       the Optuna study (optuna-dashboard sqlite:///…/optuna.db)
   ray/            Tune and Train state and checkpoints, unless --storage put them elsewhere
+  tune-state/     the last complete copy of Tune's state files (tuning.tune_state), for resuming
   export/         the best configs and summary, written when the sweep ends
 """
 

@@ -15,6 +15,7 @@ from typing import Any
 from ray import tune
 
 from tuning.tracking import Tracker
+from tuning.tune_state import BACKUP, back_up
 
 # What Tune adds to every result; the rest is the trainer's metrics.
 TUNE_KEYS = {
@@ -49,6 +50,10 @@ class SweepRecorder(tune.Callback):
         self._table = None  # re-read: a resumed sweep continues the table on disk
         self._reconciled = False
         print(f"sweep: up to {self.trials} trials, {self.concurrency} at a time", flush=True)
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        if trials:  # Tune saved its state in this step; keep a complete copy of it
+            back_up(Path(trials[0].storage.experiment_driver_staging_path), self.sweep_dir / BACKUP)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         if self._reconciled:

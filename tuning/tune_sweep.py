@@ -32,6 +32,7 @@ from ray.tune.search.optuna import OptunaSearch
 from models.checkpoint import load_checkpoint
 from tuning.recorder import SweepRecorder, finite
 from tuning.tracking import Tracker
+from tuning.tune_state import BACKUP, repair
 
 CHECKPOINT = "checkpoint.pt"
 DIVERGED = "diverged.txt"
@@ -252,6 +253,8 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
         trials=plan.trials, concurrency=concurrency,
     )  # fmt: skip
     path = experiment_path(plan)
+    if resume and "://" not in path and repair(Path(path), plan.sweep_dir / BACKUP):
+        print("sweep: Tune's saved state was damaged (the driver died while writing it); using the last complete copy")
     if resume and tune.Tuner.can_restore(path):
         tuner = tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False)
     else:

@@ -83,3 +83,28 @@ def test_a_trial_unknown_to_the_resumed_sweep_leaves_the_table_and_mlflow(tmp_pa
     assert client.get_run(lost).info.lifecycle_stage == "deleted"
     assert client.get_run(kept).info.lifecycle_stage == "active"
     assert Tracker(uri, "exp", "sweep-1").child("kept", "kept", {}, {}) == kept  # found again, not duplicated
+
+
+def test_a_state_file_truncated_by_a_killed_driver_is_replaced_by_the_last_complete_copy(tmp_path):
+    import json
+    import pickle
+
+    from tuning.tune_state import back_up, repair
+
+    staging, experiment, backup = tmp_path / "staging", tmp_path / "experiment", tmp_path / "backup"
+    staging.mkdir()
+    experiment.mkdir()
+    (staging / "experiment_state-1.json").write_text(json.dumps({"trials": [1, 2]}))
+    (staging / "searcher-state-1.pkl").write_bytes(pickle.dumps({"trials": 2}))
+    (staging / "trial_dir").mkdir()  # trial folders are not part of the copy
+    back_up(staging, backup)
+    assert sorted(p.name for p in backup.iterdir()) == ["experiment_state-1.json", "searcher-state-1.pkl"]
+    for source in staging.glob("*-1.*"):
+        (experiment / source.name).write_bytes(source.read_bytes())
+    assert not repair(experiment, backup)  # intact: left alone
+    (experiment / "experiment_state-1.json").write_text('{"trials": [1,')  # the copy the kill interrupted
+    assert repair(experiment, backup)
+    assert json.loads((experiment / "experiment_state-1.json").read_text()) == {"trials": [1, 2]}
+    (experiment / "searcher-state-1.pkl").write_bytes(b"\x80")
+    assert repair(experiment, backup)
+    assert pickle.loads((experiment / "searcher-state-1.pkl").read_bytes()) == {"trials": 2}
