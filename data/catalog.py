@@ -15,6 +15,7 @@ Loader = Callable[[pathlib.Path, DataConfig], Dataset]  # (data_dir, cfg) -> lim
 
 @dataclass(frozen=True)
 class DatasetInfo:
+    name: str  # its key in data.DATASETS (data.name)
     description: str
     kind: str  # "real", "synthetic", or "stand-in for NAME"
     source: str
@@ -26,3 +27,5 @@ class DatasetInfo:
     max_steps: Callable[[DataConfig], int]  # steps of the longest sequence under this config (validation)
     prepare: Preparer  # idempotent; `source` is a local copy of the official files, if given
     load: Loader
+    local_copy: str = ""  # what `python -m data.prepare NAME --source PATH` takes ("": no files to give)
+    variable_length: bool = False  # text: examples differ in length, so batches carry their lengths

@@ -8,19 +8,19 @@ is a fixed seeded 5% of the official training rows (the rest is train).
 from __future__ import annotations
 
 import csv
-import hashlib
+import functools
 import io
-import json
 import pathlib
 import tarfile
 
 import numpy as np
 
+from data.catalog import DatasetInfo
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.files import download_verified, ensure_dir, sha256_file
-from data.splits import Dataset
-from data.text import is_prepared, load_text, write_text_splits
+from data.files import combined_digest, download, file_digest
+from data.text import is_prepared, load_prepared, text_metadata, write_text_splits
+from data.transforms import hold_out
 
 FORMAT_VERSION = "1"
 NAME = "dbpedia"
@@ -50,17 +50,15 @@ def _manual(data_dir: pathlib.Path) -> str:
     )
 
 
-def holdout_indices(n: int) -> np.ndarray:
-    """Sorted indices of the official training rows that form the validation split."""
-    count = round(n * VAL_FRACTION)
-    return np.sort(np.random.default_rng(VAL_SEED).permutation(n)[:count])
+def holdout(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted indices (train, val) of the official training rows: val is a fixed seeded VAL_FRACTION of them."""
+    return hold_out(n, round(n * VAL_FRACTION), VAL_SEED)
 
 
-def download(url: str, target: pathlib.Path) -> None:
+def download_archive(url: str, target: pathlib.Path, fix: str) -> pathlib.Path:
     """Fetch the archive; it must be a .tar.gz holding the official members before it is renamed into place."""
-    download_verified(
-        url, target, lambda tmp, _sha: _read_archive(tmp, fix=f"the download from {url} is damaged; retry")
-    )
+    damaged = f"the download from {url} is damaged; retry"
+    return download(url, target, fix, check=lambda tmp: _read_archive(tmp, damaged))
 
 
 def ensure_source(data_dir: pathlib.Path, source: pathlib.Path | None) -> tuple[pathlib.Path, bool]:
@@ -71,23 +69,18 @@ def ensure_source(data_dir: pathlib.Path, source: pathlib.Path | None) -> tuple[
         if not source.is_file():
             raise DatasetError(f"{source} does not exist; {_manual(data_dir)}")
         return source, False
-    downloads = ensure_dir(data_dir / "downloads")
+    downloads = data_dir / "downloads"
     for name in (ARCHIVE_NAME, ORIGINAL_NAME):
         if (downloads / name).is_file():
             return downloads / name, True
-    target = downloads / ARCHIVE_NAME
-    try:
-        download(URL, target)
-    except OSError as exc:  # urllib's URLError and timeouts are OSErrors
-        raise DatasetError(f"could not download {URL} ({exc}); {_manual(data_dir)}") from exc
-    return target, True
+    return download_archive(URL, downloads / ARCHIVE_NAME, _manual(data_dir)), True
 
 
 def source_sha256(path: pathlib.Path) -> str:
     """sha256 of the tarball, or for a folder the sha256 of its three members' sha256s."""
     if path.is_file():
-        return sha256_file(path)
-    return hashlib.sha256("".join(sha256_file(path / m) for m in MEMBERS).encode()).hexdigest()
+        return file_digest(path)
+    return combined_digest(file_digest(path / m) for m in MEMBERS)
 
 
 def _folder(path: pathlib.Path, fix: str) -> pathlib.Path:
@@ -171,30 +164,19 @@ def prepare_dbpedia(data_dir: pathlib.Path, source: pathlib.Path | None = None) 
         for member, rows in (("train.csv", len(train_texts)), ("test.csv", len(test_texts))):
             if rows != OFFICIAL_ROWS[member]:
                 raise DatasetError(f"{path}: {member} has {rows} rows, expected {OFFICIAL_ROWS[member]}; {fix}")
-    held_out = np.zeros(len(train_texts), dtype=bool)
-    held_out[holdout_indices(len(train_texts))] = True
+    train, val = holdout(len(train_texts))
     splits = {
-        "train": ([t for t, h in zip(train_texts, held_out) if not h], train_labels[~held_out]),
-        "val": ([t for t, h in zip(train_texts, held_out) if h], train_labels[held_out]),
+        "train": ([train_texts[i] for i in train], train_labels[train]),
+        "val": ([train_texts[i] for i in val], train_labels[val]),
         "test": (test_texts, test_labels),
     }
-    metadata = {
-        "dataset": NAME,
-        "num_classes": str(NUM_CLASSES),
-        "classes": json.dumps(names),
-        "source": str(path),
-        "source_sha256": sha256,
-        "val": f"seeded {VAL_FRACTION:.0%} of the official train rows (seed {VAL_SEED})",
-        "format_version": FORMAT_VERSION,
-    }
-    write_text_splits(ensure_dir(out), splits, metadata, path)
+    val_rule = f"seeded {VAL_FRACTION:.0%} of the official train rows (seed {VAL_SEED})"
+    write_text_splits(out, splits, text_metadata(NAME, names, str(path), sha256, FORMAT_VERSION, val=val_rule), path)
     return out
 
 
-def load_dbpedia(data_dir: pathlib.Path, cfg: DataConfig) -> Dataset:
-    """The prepared splits under cfg (max_len, limit_train, limit_eval)."""
-    fix = f"delete it and re-run `python -m data.prepare dbpedia --data-dir {data_dir}`"
-    return load_text(dbpedia_dir(data_dir), cfg, format_version=FORMAT_VERSION, num_classes=NUM_CLASSES, fix=fix)
+# (data_dir, cfg) -> the prepared splits under cfg (max_len, limit_train, limit_eval).
+load_dbpedia = functools.partial(load_prepared, NAME, format_version=FORMAT_VERSION, num_classes=NUM_CLASSES)
 
 
 def max_steps(cfg: DataConfig) -> int:
@@ -206,3 +188,24 @@ def max_steps(cfg: DataConfig) -> int:
             "to bound the sequence length"
         )
     return cfg.max_len
+
+
+INFO = DatasetInfo(
+    name=NAME,
+    description=(
+        "DBpedia ontology classification (Zhang et al. 2015), 'title: abstract' read character by character; "
+        "official test split, validation a fixed seeded 5% of the official training rows"
+    ),
+    kind="real",
+    source=f"dbpedia_csv.tar.gz of Zhang et al. 2015 (downloaded from {URL}, or --source tarball/folder)",
+    licence="CC BY-SA 3.0 and GFDL (DBpedia / Wikipedia)",
+    num_classes=NUM_CLASSES,
+    channels=1,
+    lengths="title + abstract, a few hundred characters on average (the longest was not measured here)",
+    split_sizes=SPLIT_SIZES,
+    max_steps=max_steps,
+    prepare=prepare_dbpedia,
+    load=load_dbpedia,
+    local_copy="the dbpedia_csv tarball or folder",
+    variable_length=True,
+)

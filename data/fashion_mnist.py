@@ -7,17 +7,19 @@ Splits: the official 60k training images split 55k / 5k by a fixed seed, and the
 from __future__ import annotations
 
 import gzip
-import hashlib
 import pathlib
 import zlib
 
 import numpy as np
 
+from data.catalog import DatasetInfo
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.files import sha256_file
-from data.images import finish, hold_out, is_prepared, read_splits, write_splits
+from data.files import combined_digest, file_digest
+from data.pixels import image_dataset, image_steps
 from data.splits import Dataset
+from data.storage import is_prepared, read_splits, reprepare, write_splits
+from data.transforms import hold_out
 
 FORMAT_VERSION = "1"
 SIDE = 28
@@ -83,7 +85,7 @@ def read_official(directory: pathlib.Path, split: str) -> tuple[np.ndarray, np.n
 def source_checksum(directory: pathlib.Path) -> str:
     """sha256 over the four files' sha256s. Debian recompressed the .gz files, so upstream's md5s cannot be
     pinned for both sources: the content is checked by structure and counts, and this records which copy it was."""
-    return hashlib.sha256("".join(sha256_file(directory / n) for n in sorted(ALL_FILES)).encode()).hexdigest()
+    return combined_digest(file_digest(directory / n) for n in sorted(ALL_FILES))
 
 
 def prepare_fashion_mnist(data_dir: pathlib.Path, source: pathlib.Path | None = None) -> pathlib.Path:
@@ -115,6 +117,28 @@ def prepare_fashion_mnist(data_dir: pathlib.Path, source: pathlib.Path | None = 
 
 def load_fashion_mnist(data_dir: pathlib.Path, cfg: DataConfig) -> Dataset:
     """The prepared splits, limited (limit_train, limit_eval) and then resized to cfg.image_size."""
-    fix = f"delete it and re-run `python -m data.prepare fashion_mnist --data-dir {data_dir}`"
+    fix = reprepare("fashion_mnist", data_dir)
     splits = read_splits(fashion_dir(data_dir), fix, {"format_version": FORMAT_VERSION}, SIDE * SIDE, 1)
-    return finish(splits, cfg, SIDE, NUM_CLASSES, channels=1)
+    return image_dataset(splits, cfg, SIDE, NUM_CLASSES, channels=1)
+
+
+INFO = DatasetInfo(
+    name="fashion_mnist",
+    description=(
+        "Fashion-MNIST clothing images (28x28 grey) read pixel by pixel in raster order; stand-in for CIFAR-10, "
+        "which no package registry ships (official 60k train split 55k/5k by a fixed seed, official 10k test)"
+    ),
+    kind="stand-in for cifar10",
+    source=(
+        f"Debian package {PACKAGE} ({PACKAGE_DIR}), or the four official IDX .gz files from {UPSTREAM} via --source DIR"
+    ),
+    licence="MIT (Expat), Zalando SE",
+    num_classes=NUM_CLASSES,
+    channels=1,
+    lengths="784 (28x28; data.image_size=S gives S*S)",
+    split_sizes=SPLIT_SIZES,
+    max_steps=image_steps(SIDE),
+    prepare=prepare_fashion_mnist,
+    load=load_fashion_mnist,
+    local_copy="a folder with the four IDX .gz files",
+)

@@ -13,9 +13,9 @@ import torch
 from data.config import DataConfig
 from data.errors import DatasetError
 from data.parquet_io import read_metadata
-from data.paths import default_data_dir
 from data.registry import DATASETS, get_info, load_dataset
 from data.splits import SequenceSplit
+from data.storage import default_data_dir
 
 
 def _split_line(name: str, split: SequenceSplit, num_classes: int) -> str:

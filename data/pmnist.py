@@ -8,10 +8,10 @@ import pathlib
 import numpy as np
 import torch
 
+from data import mnist
 from data.config import DataConfig
 from data.errors import DatasetError
 from data.files import atomic_target, ensure_dir
-from data.mnist import SIDE, load_mnist, mnist_dir, prepare_mnist
 from data.splits import Dataset, SequenceSplit
 
 # Independent of any training seed: every run and every seed sees the same permutation.
@@ -19,7 +19,7 @@ PERMUTATION_SEED = 2018_0228
 
 
 def permutation_path(data_dir: pathlib.Path, side: int) -> pathlib.Path:
-    return mnist_dir(data_dir) / f"pmnist_permutation_{side}.npy"
+    return mnist.mnist_dir(data_dir) / f"pmnist_permutation_{side}.npy"
 
 
 def make_permutation(side: int) -> np.ndarray:
@@ -51,16 +51,25 @@ def load_permutation(data_dir: pathlib.Path, side: int) -> np.ndarray:
 
 def prepare_pmnist(data_dir: pathlib.Path, source: pathlib.Path | None = None) -> pathlib.Path:
     """Prepare MNIST and the permutation for the native 28x28 side."""
-    out = prepare_mnist(data_dir, source)
-    load_permutation(data_dir, SIDE)
+    out = mnist.prepare_mnist(data_dir, source)
+    load_permutation(data_dir, mnist.SIDE)
     return out
 
 
 def load_pmnist(data_dir: pathlib.Path, cfg: DataConfig) -> Dataset:
     """MNIST as configured, with the pixels of every (resized) image permuted the same way."""
-    dataset = load_mnist(data_dir, cfg)
-    perm = torch.from_numpy(load_permutation(data_dir, cfg.image_size or SIDE))
+    dataset = mnist.load_mnist(data_dir, cfg)
+    perm = torch.from_numpy(load_permutation(data_dir, cfg.image_size or mnist.SIDE))
     permuted = (
         SequenceSplit(s.tokens.index_select(1, perm), s.labels) for s in (dataset.train, dataset.val, dataset.test)
     )
     return dataclasses.replace(dataset, **dict(zip(("train", "val", "test"), permuted)))
+
+
+INFO = dataclasses.replace(
+    mnist.INFO,
+    name="pmnist",
+    description="permuted MNIST: one fixed pixel permutation (constant seed) applied after resizing",
+    prepare=prepare_pmnist,
+    load=load_pmnist,
+)

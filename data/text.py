@@ -1,4 +1,4 @@
-"""Character-level text helpers: vocabulary, encoding to uint8 ids, md5 splits, max_len, storage and downloads.
+"""Character-level text: vocabulary, encoding to uint8 ids, md5 splits, max_len, and the stored text splits.
 
 Every text dataset stores three Parquet splits (variable-length rows) whose metadata holds the vocabulary as JSON,
 so that loading never rebuilds it. Token id 0 is padding, 1 stands for characters outside the vocabulary.
@@ -16,15 +16,17 @@ import torch
 
 from data.config import DataConfig
 from data.errors import DatasetError
-from data.parquet_io import pad_ragged, read_metadata, read_split, write_ragged_split
+from data.files import ensure_dir
+from data.parquet_io import pad_ragged, read_split, write_ragged_split
 from data.splits import Dataset, SequenceSplit
-from data.transforms import limit_eval, limit_train
+from data.storage import SPLITS, reprepare, split_path
+from data.storage import is_prepared as _splits_prepared
+from data.transforms import apply_limits
 
 PAD_ID = 0
 UNK_ID = 1
 SPECIALS = ("<pad>", "<unk>")
 MAX_VOCAB = 256  # ids are stored as uint8
-SPLITS = ("train", "val", "test")
 _CODE_POINTS = 0x110000
 _CHUNK = 20_000  # texts per numpy conversion, to bound the utf-32 working memory
 
@@ -105,6 +107,16 @@ def split_of_bucket(bucket: int) -> str:
     return "train" if bucket < 8 else ("val" if bucket == 8 else "test")
 
 
+def split_by_md5(rows: Iterable[tuple[str, str, int]]) -> dict[str, tuple[list[str], np.ndarray]]:
+    """{split: (texts, int64 labels)} of (key, text, label) rows, each split chosen by the md5 of its key."""
+    splits: dict[str, tuple[list[str], list[int]]] = {s: ([], []) for s in SPLITS}
+    for key, text, label in rows:
+        texts, labels = splits[split_of_bucket(md5_bucket(key))]
+        texts.append(text)
+        labels.append(label)
+    return {s: (texts, np.asarray(labels, dtype=np.int64)) for s, (texts, labels) in splits.items()}
+
+
 def truncate(split: SequenceSplit, max_len: int | None) -> SequenceSplit:
     """Keep the first `max_len` characters of each example; tokens are cut to the longest remaining length."""
     if split.lengths is None:
@@ -122,10 +134,6 @@ def longest(splits: Iterable[SequenceSplit]) -> int:
     return max((int(s.lengths.max()) for s in splits if s.lengths is not None and len(s)), default=0)
 
 
-def split_path(out_dir: pathlib.Path, split: str) -> pathlib.Path:
-    return out_dir / f"{split}.parquet"
-
-
 def write_text_splits(
     out_dir: pathlib.Path,
     splits: Mapping[str, tuple[Sequence[str], np.ndarray]],
@@ -137,6 +145,7 @@ def write_text_splits(
     `metadata` (dataset, num_classes, source_sha256, format_version, ...) goes into every file, plus the split
     name and the vocabulary as JSON. Empty splits are refused naming `source`, which is too small or damaged.
     """
+    ensure_dir(out_dir)
     for split in SPLITS:
         if not len(splits[split][0]):
             raise DatasetError(f"{source}: no examples fall into the {split} split (the file is too small or damaged)")
@@ -149,15 +158,22 @@ def write_text_splits(
     return vocab
 
 
+def text_metadata(
+    name: str, classes: Sequence[str], source: str, source_sha256: str, format_version: str, **extra: str
+) -> dict[str, str]:
+    """The metadata every text dataset stores with its splits (write_text_splits adds the split and vocabulary)."""
+    return {
+        "dataset": name, "num_classes": str(len(classes)), "classes": json.dumps(list(classes)), "source": source,
+        "source_sha256": source_sha256, **extra, "format_version": format_version,
+    }  # fmt: skip
+
+
 def is_prepared(out_dir: pathlib.Path, format_version: str, source_sha256: str | None) -> bool:
     """True when all three split files exist in `format_version` (and from `source_sha256`, when given)."""
-    for split in SPLITS:
-        meta = read_metadata(split_path(out_dir, split))
-        if meta is None or meta.get("format_version") != format_version or "vocab" not in meta:
-            return False
-        if source_sha256 is not None and meta.get("source_sha256") != source_sha256:
-            return False
-    return True
+    expected = {"format_version": format_version}
+    if source_sha256 is not None:
+        expected["source_sha256"] = source_sha256
+    return _splits_prepared(out_dir, expected, present=("vocab",))
 
 
 def load_text(out_dir: pathlib.Path, cfg: DataConfig, *, format_version: str, num_classes: int, fix: str) -> Dataset:
@@ -179,14 +195,20 @@ def load_text(out_dir: pathlib.Path, cfg: DataConfig, *, format_version: str, nu
             raise DatasetError(f"{path} has labels outside 0..{num_classes - 1}; {fix}")
         tokens, labels, lengths = (torch.from_numpy(a) for a in (stored.tokens, stored.labels, stored.lengths))
         parts.append(truncate(SequenceSplit(tokens, labels, lengths), cfg.max_len))
-    train, val, test = parts
     seq_len = longest(parts)  # before the limits, so it equals the dataset's max_steps
-    train = limit_train(train, cfg.limit_train)
-    val, test = limit_eval(val, cfg.limit_eval), limit_eval(test, cfg.limit_eval)
+    train, val, test = apply_limits((parts[0], parts[1], parts[2]), cfg)
     return Dataset(
         name=cfg.name, train=train, val=val, test=test, vocab_size=len(vocab), num_classes=num_classes,
         seq_len=seq_len, channels=1, vocab=vocab,
     )  # fmt: skip
+
+
+def load_prepared(
+    name: str, data_dir: pathlib.Path, cfg: DataConfig, *, format_version: str, num_classes: int
+) -> Dataset:
+    """Text dataset `name` as prepared under DATA_DIR/NAME/, read by load_text under cfg."""
+    fix = reprepare(name, data_dir)
+    return load_text(data_dir / name, cfg, format_version=format_version, num_classes=num_classes, fix=fix)
 
 
 def _stored_vocab(path: pathlib.Path, raw: str, fix: str) -> tuple[str, ...]:

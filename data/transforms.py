@@ -1,17 +1,22 @@
-"""Load-time transforms: fixed subsets of any split (image, text and synthetic datasets), and resizing of pixel
-sequences (image datasets)."""
+"""Which examples a split keeps: the seeded hold-out that makes a validation split, and the fixed subsets of
+data.limit_train / data.limit_eval applied at load time (every family of datasets)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
-from data.errors import DatasetError
-from data.splits import SequenceSplit
+from data.config import DataConfig
+from data.splits import SequenceSplit, concat
 
 # Fixed on purpose: every training seed must see the same limit_train subset.
 SUBSET_SEED = 1_000_003
-_RESIZE_CHUNK = 8192  # rows per interpolate call, to bound the float32 working memory
+
+
+def hold_out(n: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (train, val) of a fixed seeded split of n examples, each sorted to keep the source order."""
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
 def limit_train(split: SequenceSplit, limit: int | None) -> SequenceSplit:
@@ -31,25 +36,12 @@ def limit_eval(split: SequenceSplit, limit: int | None) -> SequenceSplit:
     return split.select(slice(0, limit))  # copies, so the full split is not kept alive by a view
 
 
-def resize_tokens(tokens: torch.Tensor, side: int, new_side: int) -> torch.Tensor:
-    """Resize (N, side*side) uint8 raster images to (N, new_side*new_side) uint8.
-
-    Area averaging when shrinking, bilinear when enlarging; rounded and clamped to 0..255.
-    """
-    if new_side < 2:
-        raise DatasetError(f"data.image_size must be at least 2, got {new_side}; fix the config")
-    if tokens.shape[1] != side * side:
-        raise ValueError(f"tokens have {tokens.shape[1]} steps, expected {side}x{side}")
-    if new_side == side:
-        return tokens
-    chunks = []
-    for start in range(0, tokens.shape[0], _RESIZE_CHUNK):
-        images = tokens[start : start + _RESIZE_CHUNK].to(torch.float32).view(-1, 1, side, side)
-        if new_side < side:
-            resized = F.interpolate(images, size=(new_side, new_side), mode="area")
-        else:
-            resized = F.interpolate(images, size=(new_side, new_side), mode="bilinear", align_corners=False)
-        chunks.append(resized.round().clamp(0, 255).to(torch.uint8).reshape(-1, new_side * new_side))
-    if not chunks:
-        return torch.empty((0, new_side * new_side), dtype=torch.uint8)
-    return torch.cat(chunks)
+def apply_limits(
+    splits: tuple[SequenceSplit, SequenceSplit, SequenceSplit], cfg: DataConfig
+) -> tuple[SequenceSplit, SequenceSplit, SequenceSplit]:
+    """(train, val, test) under cfg.limit_train (a fixed random subset) and cfg.limit_eval (the first N). With
+    `data.validation: none` the validation examples join the training split first, and val is empty."""
+    train, val, test = splits
+    if cfg.validation == "none":
+        train, val = concat(train, val), val.select(slice(0, 0))
+    return limit_train(train, cfg.limit_train), limit_eval(val, cfg.limit_eval), limit_eval(test, cfg.limit_eval)

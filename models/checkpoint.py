@@ -1,4 +1,4 @@
-"""Checkpoints: model, optimizer, epoch and history, written atomically, read with weights_only=True.
+"""Checkpoints: model, optimizer, fp16 loss scale, epoch and history, written atomically, read with weights_only=True.
 
 No RNG state is saved: the trainer re-derives every random stream from (seed, epoch, rank) (`models.loop`).
 """

@@ -56,6 +56,15 @@ class TrainConfig:
     supervised_grad: Literal["lstm", "head_only"] = "lstm"  # head_only: the paper's no-backprop extreme
     optimizer: Literal["rmsprop", "adam"] = "rmsprop"  # [B]
     lr: float = 1e-3  # [B]
+    # RMSProp's squared-gradient decay and epsilon: PyTorch's defaults. The paper's code was TensorFlow, whose
+    # defaults are 0.9 and 1e-10 (and which adds epsilon inside the square root) (docs/method.md Q14).
+    rmsprop_alpha: float = 0.99
+    rmsprop_eps: float = 1e-8
+    # Learning rate per epoch (docs/method.md Q14): `none` keeps `lr`; `halve` lowers it smoothly to lr / 2 over
+    # the auxiliary pretraining, then starts joint training at `lr` and halves it after every `lr_halve_every`
+    # of the joint epochs (the community reimplementation's schedule, 0.3).
+    lr_schedule: Literal["none", "halve"] = "none"
+    lr_halve_every: float = 0.3
     grad_clip: float | None = 1.0  # global norm (docs/method.md)
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -120,8 +120,19 @@ def compute_losses(
 
 def build_optimizer(model: nn.Module, train: TrainConfig) -> torch.optim.Optimizer:
     if train.optimizer == "rmsprop":
-        return torch.optim.RMSprop(model.parameters(), lr=train.lr)
+        return torch.optim.RMSprop(model.parameters(), lr=train.lr, alpha=train.rmsprop_alpha, eps=train.rmsprop_eps)
     return torch.optim.Adam(model.parameters(), lr=train.lr)
+
+
+def learning_rate(train: TrainConfig, pretrain_epochs: int, epoch: int) -> float:
+    """The learning rate of 0-based `epoch` under `train.lr_schedule`, where the first `pretrain_epochs` epochs
+    are auxiliary pretraining. A function of the epoch alone, so a resumed run needs no scheduler state."""
+    if train.lr_schedule == "none":
+        return train.lr
+    if epoch < pretrain_epochs:
+        return train.lr * 0.5 ** (epoch / pretrain_epochs)
+    every = max(1, round(train.lr_halve_every * train.epochs))  # joint epochs between halvings
+    return train.lr * 0.5 ** ((epoch - pretrain_epochs) // every)
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
@@ -129,6 +140,11 @@ def autocast(device: torch.device, precision: str) -> contextlib.AbstractContext
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+def loss_scaler(device: torch.device, train: TrainConfig) -> torch.amp.GradScaler:
+    """fp16's dynamic loss scaling; a pass-through for fp32 and bf16."""
+    return torch.amp.GradScaler(device.type, enabled=train.precision == "fp16")
 
 
 @torch.no_grad()
@@ -173,15 +189,17 @@ def train_epoch(
     device: torch.device,
     loss_module: nn.Module | None = None,
     collective: Collective = SINGLE_PROCESS,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> tuple[SumMetrics, int, float]:
     """One pass over this worker's `batches`.
 
+    `scaler` carries fp16's loss scale from epoch to epoch (and through checkpoints); a fresh one if omitted.
     Returns the train metrics and the steps (positions) read, both summed over all workers, and the slowest
     worker's seconds.
     """
     model.train()
     loss_module = loss_module if loss_module is not None else LossModule(model, train, aux)
-    scaler = torch.amp.GradScaler(device.type, enabled=train.precision == "fp16")
+    scaler = scaler if scaler is not None else loss_scaler(device, train)
     started = time.perf_counter()
     # Summed on the device and read once at the end: no host sync per step.
     running = torch.zeros(7, dtype=torch.float64, device=device)  # loss, main, aux, correct, scored, examples, steps
@@ -241,7 +259,7 @@ def fit(
     model: nn.Module,
     *,
     train_batches: TrainBatches,
-    val_batches: EvalBatches,
+    val_batches: EvalBatches | None,
     train: TrainConfig,
     aux: AuxConfig,
     device: torch.device,
@@ -253,49 +271,61 @@ def fit(
 ) -> TrainState:
     """Train `model` for aux.pretrain_epochs (auxiliary kinds only) + train.epochs epochs.
 
-    After every epoch: validation accuracy, a checkpoint (when `checkpoint_path` is set) and `on_epoch(metrics)`.
-    With `resume`, an existing checkpoint restores model, optimizer and epoch first. `wrap` wraps the loss
-    module for data parallelism; `collective` adds metric sums across workers.
+    After every epoch: validation accuracy (unless `val_batches` is None), a checkpoint (when `checkpoint_path`
+    is set) and `on_epoch(metrics)`. With `resume`, an existing checkpoint restores model, optimizer and epoch
+    first. `wrap` wraps the loss module for data parallelism; `collective` adds metric sums across workers.
     """
     model.to(device)
     optimizer = build_optimizer(model, train)
+    scaler = loss_scaler(device, train)
     state = TrainState()
     if resume and checkpoint_path is not None and checkpoint_path.exists():
         saved = load_checkpoint(checkpoint_path)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
+        if saved.get("scaler"):  # absent from checkpoints of older versions, empty unless fp16
+            scaler.load_state_dict(saved["scaler"])
         state = TrainState(epoch=saved["epoch"], history=saved["history"])
     loss_module = LossModule(model, train, aux)
     loss_module = wrap(loss_module) if wrap is not None else loss_module
     total_epochs = (aux.pretrain_epochs if has_aux(model) else 0) + train.epochs
     memory = PeakMemory(device)
 
+    pretrain_epochs = total_epochs - train.epochs
     while state.epoch < total_epochs:
         phase = phase_of(state.epoch, model, aux)
         rank, epoch = collective.rank, state.epoch
+        lr = learning_rate(train, pretrain_epochs, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         torch.manual_seed(epoch_generator(train.seed, "dropout", epoch, rank).initial_seed())
         memory.start()
         sums, steps, train_seconds = train_epoch(
             model, optimizer, train_batches(epoch_generator(train.seed, "data", epoch)), train=train, aux=aux,
             phase=phase, anchor_generator=epoch_generator(train.seed, "anchors", epoch, rank), device=device,
-            loss_module=loss_module, collective=collective,
+            loss_module=loss_module, collective=collective, scaler=scaler,
         )  # fmt: skip
         train_peak = memory.peak_mb()
-        memory.start()
-        val = evaluate(model, val_batches(), device, collective, train.precision)
-        peaks = collective.max(torch.tensor([train_peak, memory.peak_mb()], dtype=torch.float64))  # largest worker
+        validation: dict[str, float] = {}
+        eval_peak = 0.0
+        if val_batches is not None:
+            memory.start()
+            val = evaluate(model, val_batches(), device, collective, train.precision)
+            validation = {"val/accuracy": val.mean("accuracy"), "val/loss": val.mean("loss")}
+            eval_peak = memory.peak_mb()
+        peaks = collective.max(torch.tensor([train_peak, eval_peak], dtype=torch.float64))  # largest worker
         state.epoch += 1
         metrics: dict[str, Any] = {
             "epoch": state.epoch,
             "epochs": total_epochs,
-            "supervised_epoch": max(0, state.epoch - (total_epochs - train.epochs)),  # joint epochs done
+            "supervised_epoch": max(0, state.epoch - pretrain_epochs),  # joint epochs done
+            "lr": lr,
             "phase": phase,
             **{f"train/{k}": v for k, v in sums.means().items()},
-            "val/accuracy": val.mean("accuracy"),
-            "val/loss": val.mean("loss"),
+            **validation,
             "tokens_per_second": steps / train_seconds,  # all workers together
             "peak_memory_mb": float(peaks[0]),  # training steps
-            "eval_peak_memory_mb": float(peaks[1]),  # the validation pass
+            **({"eval_peak_memory_mb": float(peaks[1])} if validation else {}),  # the validation pass
             "epoch_seconds": train_seconds,
         }
         if not math.isfinite(metrics["train/loss"]):
@@ -307,6 +337,7 @@ def fit(
                 {
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
+                    "scaler": scaler.state_dict(),
                     "epoch": state.epoch,
                     "history": state.history,
                 },

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
 
 from models.aux_lstm import AuxLSTM
 from models.config import AuxConfig, ModelConfig
@@ -62,6 +63,37 @@ class LSTMClassifier(nn.Module):
         for begin in range(0, tokens.shape[1], chunk):
             _, state = self.run(tokens[:, begin : begin + chunk], state)
         return state
+
+    def advance_ragged(
+        self,
+        tokens: torch.Tensor,
+        rows: torch.Tensor,
+        starts: torch.Tensor,
+        steps: torch.Tensor,
+        state: tuple[torch.Tensor, torch.Tensor],
+        chunk: int = CHUNK,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The state (h, c), each (N, H), after reading tokens[rows[i], starts[i] : starts[i] + steps[i]] from
+        state[.][i]: every row its own number of steps, in one packed call per `chunk` steps.
+
+        tokens (B, T[, C]); rows (N,) on tokens' device; starts, steps (N,) CPU int64 with steps >= 1.
+        """
+        h, c = state
+        for begin in range(0, int(steps.max()), chunk):
+            now = (steps - begin).clamp(0, chunk)
+            active = (now > 0).nonzero()[:, 0]
+            lengths = now[active]
+            width = int(lengths.max())
+            positions = (starts[active] + begin)[:, None] + torch.arange(width)  # past a row's end: padding
+            positions = positions.clamp(max=tokens.shape[1] - 1).to(tokens.device)
+            active = active.to(tokens.device)
+            inputs = self.embed(tokens[rows[active][:, None], positions])
+            if bool((lengths < width).any()):
+                inputs = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+            _, (h_new, c_new) = self.lstm(inputs, (h[active][None], c[active][None]))
+            h = h.index_copy(0, active, h_new[0].to(h.dtype))
+            c = c.index_copy(0, active, c_new[0].to(c.dtype))
+        return h, c
 
     def forward(
         self, tokens: torch.Tensor, lengths: torch.Tensor | None = None, chunk: int = CHUNK

@@ -48,6 +48,20 @@ def anchor_bounds(kind: str, seq_len: int, segment_len: int) -> tuple[int, int]:
     raise ValueError(f"model kind {kind!r} has no anchors")
 
 
+def auxiliary_window(kind: str, aux: AuxConfig) -> int:
+    """Steps of the main LSTM that the auxiliary loss backpropagates into (the module docstring's W)."""
+    if kind == "r_lstm":
+        return min(aux.truncation, aux.segment_len + 1)
+    return min(aux.truncation, aux.segment_len - 1)
+
+
+def aux_window_cuts(kind: str, anchors: torch.Tensor, window: int) -> torch.Tensor:
+    """Where each anchor's gradient window starts: the position whose detached state it starts from."""
+    if kind == "r_lstm":
+        return anchors - window + 1
+    return anchors + 1  # p-LSTM: the stop-gradient sits at s_a
+
+
 def sample_anchors(
     batch_size: int,
     seq_len: int,
@@ -85,21 +99,46 @@ def sample_segment_offsets(anchors: torch.Tensor, segment_len: int, generator: t
     return (torch.rand(anchors.shape, generator=generator) * span).long()
 
 
+Strategy = Literal["auto", "split", "packed"]
+
+
 @torch.no_grad()
 def prefix_states(
-    model: LSTMClassifier, tokens: torch.Tensor, cuts: torch.Tensor, rows: torch.Tensor, chunk: int = CHUNK
+    model: LSTMClassifier,
+    tokens: torch.Tensor,
+    cuts: torch.Tensor,
+    rows: torch.Tensor,
+    chunk: int = CHUNK,
+    strategy: Strategy = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Detached main state after reading tokens[rows[i], :cuts[i]] (zeros for cut 0), each (N, H).
 
-    One pass over the batch, split at the sorted unique cuts and into calls of at most `chunk` steps (so its
-    memory does not grow with T): at most N + 1 + T / chunk LSTM calls, none per time step.
-    `cuts` and `rows` are CPU int64 tensors of shape (N,); the pass stops at the largest cut.
+    `cuts` and `rows` are CPU int64 tensors of shape (N,). Both strategies give the same states and run LSTM calls
+    of at most `chunk` steps, so memory does not grow with T:
+    - "split": one pass over the whole batch, split at every distinct cut (N + 1 + T / chunk calls at most).
+      On CPU its many short calls cost what one long call does.
+    - "packed": each row advances from one of its cuts to the next in stages, all rows of a stage in one packed
+      call of varying lengths (requests per row × T / chunk calls). On GPU a call costs a launch per step, so
+      this saves the ~B short calls of per-example anchors.
+    "auto" takes "packed" on GPU and "split" elsewhere.
     """
+    if strategy == "auto":
+        strategy = "packed" if tokens.is_cuda else "split"
+    if strategy == "packed":
+        return _packed_prefix_states(model, tokens, cuts, rows, chunk)
+    return _split_prefix_states(model, tokens, cuts, rows, chunk)
+
+
+def _zero_states(model: LSTMClassifier, tokens: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    shape = (n, model.lstm.hidden_size)
+    dtype = model.lstm.weight_hh_l0.dtype
+    return tokens.new_zeros(shape, dtype=dtype), tokens.new_zeros(shape, dtype=dtype)
+
+
+def _split_prefix_states(model, tokens, cuts, rows, chunk):
     order = torch.argsort(cuts, stable=True)
     unique_cuts, counts = torch.unique_consecutive(cuts[order], return_counts=True)
     sorted_rows = rows[order].to(tokens.device)
-    hidden = model.lstm.hidden_size
-    dtype = model.lstm.weight_hh_l0.dtype
     state: tuple[torch.Tensor, torch.Tensor] | None = None
     position, offset, hs, cs = 0, 0, [], []
     for cut, count in zip(unique_cuts.tolist(), counts.tolist()):
@@ -109,13 +148,41 @@ def prefix_states(
         wanted = sorted_rows[offset : offset + count]
         offset += count
         if state is None:
-            hs.append(tokens.new_zeros((count, hidden), dtype=dtype))
-            cs.append(tokens.new_zeros((count, hidden), dtype=dtype))
+            h, c = _zero_states(model, tokens, count)
+            hs.append(h)
+            cs.append(c)
         else:
             hs.append(state[0][0].index_select(0, wanted))
             cs.append(state[1][0].index_select(0, wanted))
     unsort = torch.argsort(order).to(tokens.device)
     return torch.cat(hs)[unsort], torch.cat(cs)[unsort]
+
+
+def _packed_prefix_states(model, tokens, cuts, rows, chunk):
+    # Stage j serves every row's (j+1)-th smallest cut, advancing the row from its previous cut.
+    by_cut = torch.argsort(cuts, stable=True)
+    order = by_cut[torch.argsort(rows[by_cut], stable=True)]  # by row, then by cut
+    sorted_rows, sorted_cuts = rows[order], cuts[order]
+    first = torch.searchsorted(sorted_rows, sorted_rows)  # index of each row's first request
+    stage = torch.arange(len(order)) - first
+    h_all, c_all = _zero_states(model, tokens, len(tokens))  # each row's state at its `position`
+    position = torch.zeros(len(tokens), dtype=torch.long)
+    h_out, c_out = _zero_states(model, tokens, len(order))
+    for j in range(int(stage.max()) + 1 if len(order) else 0):
+        picked = (stage == j).nonzero()[:, 0]
+        r, cut = sorted_rows[picked], sorted_cuts[picked]
+        steps = cut - position[r]
+        moving = steps > 0
+        if moving.any():
+            r_dev = r[moving].to(tokens.device)
+            h, c = model.advance_ragged(
+                tokens, r_dev, position[r[moving]], steps[moving], (h_all[r_dev], c_all[r_dev]), chunk
+            )
+            h_all[r_dev], c_all[r_dev] = h.to(h_all.dtype), c.to(c_all.dtype)
+            position[r[moving]] = cut[moving]
+        r_dev, at = r.to(tokens.device), order[picked].to(tokens.device)
+        h_out[at], c_out[at] = h_all[r_dev], c_all[r_dev]
+    return h_out, c_out
 
 
 def _gather(tokens: torch.Tensor, rows: torch.Tensor, starts: torch.Tensor, length: int) -> torch.Tensor:
@@ -213,13 +280,9 @@ def lstm_loss_terms(
         requests.append((ends if head_only else starts, torch.arange(batch)))
     if use_aux:
         flat_anchors = anchors.reshape(-1)
-        if model.kind == "r_lstm":
-            aux_window = min(aux.truncation, aux.segment_len + 1)
-            aux_cuts = flat_anchors - aux_window + 1
-        else:
-            aux_window = min(aux.truncation, aux.segment_len - 1)
-            aux_cuts = flat_anchors + 1  # the stop-gradient sits at s_a
-        requests.append((aux_cuts, torch.arange(batch).repeat_interleave(anchors.shape[1])))
+        aux_window = auxiliary_window(model.kind, aux)
+        cuts = aux_window_cuts(model.kind, flat_anchors, aux_window)
+        requests.append((cuts, torch.arange(batch).repeat_interleave(anchors.shape[1])))
     if requests:
         h0, c0 = prefix_states(model, tokens, *(torch.cat(parts) for parts in zip(*requests)))
 

@@ -2,7 +2,9 @@
 
 Step time is the median over `--repeats` steps after one warm-up step; "step / floor" divides it by the summed
 times of the bare calls the step cannot avoid, timed alone in the same run (the no-grad prefix, the supervised
-window, and for r-LSTM / p-LSTM the auxiliary window and the auxiliary LSTM over the segment). Memory: the bytes
+window, and for r-LSTM / p-LSTM the auxiliary window and the auxiliary LSTM over the segment). For the auxiliary
+kinds a second table times the step's own no-grad pass, which stops at every window start, with each strategy
+of `models.truncated.prefix_states` against one call over the prefix. Memory: the bytes
 autograd saves for backward (exact), and the peak of a training step and of an evaluation forward (CUDA peak
 allocation on GPU, rise of the resident set on CPU; `models.metrics.PeakMemory`). Prints a Markdown table for
 BENCHMARKS.md.
@@ -24,6 +26,7 @@ import torch.nn.functional as F
 from models import AuxConfig, ModelConfig, TrainConfig, build_model
 from models.loop import autocast, compute_losses, resolve_device
 from models.metrics import PeakMemory
+from models.truncated import aux_window_cuts, auxiliary_window, prefix_states, sample_anchors
 
 # name -> (model kind, supervised truncation, extra aux settings)
 VARIANTS: dict[str, tuple[str, int | None, dict]] = {
@@ -85,8 +88,8 @@ def floor_parts(model, tokens, labels, train: TrainConfig, aux: AuxConfig) -> di
     if model.aux is None:
         return parts
     length = aux.segment_len
+    aux_window = auxiliary_window(model.kind, aux)
     if model.kind == "r_lstm":
-        aux_window = min(aux.truncation, length + 1)
         segment = tokens[:, seq_len - length - 1 : seq_len - 1]
 
         def aux_lstm() -> None:
@@ -94,8 +97,10 @@ def floor_parts(model, tokens, labels, train: TrainConfig, aux: AuxConfig) -> di
             logits = model.aux(model.decoder_embed(segment[:, :-1]), h, h)
             backward(F.cross_entropy(logits.reshape(-1, model.aux.vocab_size), segment[:, 1:].reshape(-1)))
     else:
-        aux_window = min(aux.truncation, length - 1)
         segment = tokens[:, :length]
+        if length - 1 > aux_window:  # the predictor still reads main outputs past the window
+            rest = tokens[:, : length - 1 - aux_window]
+            parts["auxiliary rest of segment"] = lambda: torch.no_grad()(model.run)(rest)
 
         def aux_lstm() -> None:
             h = torch.zeros(len(tokens), model.lstm.hidden_size, device=tokens.device)
@@ -108,10 +113,9 @@ def floor_parts(model, tokens, labels, train: TrainConfig, aux: AuxConfig) -> di
     return parts
 
 
-def measure(
-    name: str, seq_len: int, segment: int, batch: int, repeats: int, device: torch.device, floor: bool = True,
-    precision: str = "fp32",
-) -> dict:  # fmt: skip
+def build_step(name: str, seq_len: int, segment: int, batch: int, device: torch.device, precision: str):
+    """Model, batch and configs of one variant, and `step(record)`: one optimizer step on that batch, run inside
+    `record(compute)`, which must call `compute()` and return its loss terms (to count what it saves)."""
     kind, truncation, aux_changes = VARIANTS[name]
     aux = dataclasses.replace(AuxConfig(segment_len=segment), **aux_changes)
     train = TrainConfig(truncation=truncation, precision=precision)
@@ -121,33 +125,46 @@ def measure(
     gen = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, 256, (batch, seq_len), generator=gen).to(device)
     labels = torch.randint(0, 10, (batch,), generator=gen).to(device)
-    memory = PeakMemory(device)
-
-    def evaluate() -> None:
-        with torch.no_grad(), autocast(device, precision):
-            model(tokens)
-
-    model.eval()  # first, while nothing is cached: on CPU the rise of the resident set is what the pass needs
-    memory.start()
-    evaluate()
-    eval_peak = memory.peak_mb()
-    model.train()
-    saved, train_peaks = [0], []
     scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
-    def step() -> None:
-        memory.start()
+    def step(record=lambda compute: compute()) -> None:
         with autocast(device, precision):
-            terms, saved[0] = saved_activation_bytes(
+            terms = record(
                 lambda: compute_losses(model, tokens, labels, train=train, aux=aux, phase="joint", anchor_generator=gen)
             )
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(terms.total).backward()
         scaler.step(optimizer)
         scaler.update()
+
+    return model, tokens, labels, train, aux, gen, step
+
+
+def measure(
+    name: str, seq_len: int, segment: int, batch: int, repeats: int, device: torch.device, floor: bool = True,
+    precision: str = "fp32",
+) -> dict:  # fmt: skip
+    model, tokens, labels, train, aux, gen, step = build_step(name, seq_len, segment, batch, device, precision)
+    memory = PeakMemory(device)
+
+    model.eval()  # first, while nothing is cached: on CPU the rise of the resident set is what the pass needs
+    memory.start()
+    with torch.no_grad(), autocast(device, precision):
+        model(tokens)
+    eval_peak = memory.peak_mb()
+    model.train()
+    saved, train_peaks = [0], []
+
+    def record(compute):
+        terms, saved[0] = saved_activation_bytes(compute)
+        return terms
+
+    def instrumented_step() -> None:
+        memory.start()
+        step(record)
         train_peaks.append(memory.peak_mb())
 
-    seconds = _timed(step, repeats, device)
+    seconds = _timed(instrumented_step, repeats, device)
     row = {
         "variant": name,
         "seq_len": seq_len,
@@ -157,11 +174,66 @@ def measure(
         "eval_peak_mb": eval_peak,
         "tokens_per_second": batch * seq_len / seconds,
     }
-    if floor and kind != "transformer":
+    if floor and model.kind != "transformer":
         parts = floor_parts(model, tokens, labels, train, aux)
         with autocast(device, precision):
             row["floor_ms"] = 1e3 * sum(_timed(fn, repeats, device) for fn in parts.values())
+            if model.aux is not None and train.truncation is not None:
+                passes = prefix_passes(model, tokens, train.truncation, aux, gen)
+                row["prefix_ms"] = {label: 1e3 * _timed(fn, repeats, device) for label, fn in passes.items()}
     return row
+
+
+def _concurrent_worker(args: tuple, barrier, results) -> None:
+    name, seq_len, segment, batch, steps, device, precision = args
+    *_, step = build_step(name, seq_len, segment, batch, device, precision)
+    step()  # warm-up: allocations, cuDNN plans
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    barrier.wait()
+    started = time.time()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    results.put((started, time.time()))
+
+
+def concurrent_throughput(
+    processes: int, name: str, seq_len: int, segment: int, batch: int, steps: int, device: torch.device,
+    precision: str,
+) -> float:  # fmt: skip
+    """Tokens per second of `processes` training processes sharing the device, each running `steps` steps of the
+    variant after a warm-up, all started together: what packing several sweep trials onto one GPU yields."""
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes), context.Queue()
+    args = (name, seq_len, segment, batch, steps, device, precision)
+    workers = [context.Process(target=_concurrent_worker, args=(args, barrier, results)) for _ in range(processes)]
+    for worker in workers:
+        worker.start()
+    spans = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+        if worker.exitcode:
+            raise RuntimeError(f"a benchmark process exited with code {worker.exitcode}")
+    seconds = max(end for _, end in spans) - min(start for start, _ in spans)
+    return processes * steps * batch * seq_len / seconds
+
+
+def prefix_passes(model, tokens, truncation: int, aux: AuxConfig, gen: torch.Generator) -> dict[str, object]:
+    """The step's no-grad pass, which records the state at every window start (the supervised one and one per
+    anchor), with each strategy, and the floor it is held to: one call over the prefix that stops nowhere."""
+    batch, seq_len = tokens.shape[:2]
+    anchors, _ = sample_anchors(batch, seq_len, model.kind, aux, gen)
+    anchor_cuts = aux_window_cuts(model.kind, anchors.reshape(-1), auxiliary_window(model.kind, aux))
+    cuts = torch.cat([torch.full((batch,), seq_len - truncation), anchor_cuts])
+    rows = torch.cat([torch.arange(batch), torch.arange(batch).repeat_interleave(aux.anchors)])
+    passes = {
+        strategy: lambda strategy=strategy: prefix_states(model, tokens, cuts, rows, strategy=strategy)
+        for strategy in ("split", "packed")
+    }
+    passes["one call"] = lambda: torch.no_grad()(model.advance)(tokens[:, : int(cuts.max())])
+    return passes
 
 
 # glibc's malloc raises its mmap threshold as large blocks are freed and then keeps freed memory resident, which
@@ -199,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip timing the bare calls")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="autocast dtype")
     parser.add_argument("--quick", action="store_true", help=f"a check in under a minute on 2 cores: {QUICK}")
+    parser.add_argument(
+        "--processes", type=int, nargs="+", metavar="N",
+        help="instead: total tokens/s of N concurrent training processes on the device, each --repeats steps",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.quick:
         for key, value in QUICK.items():
@@ -207,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     if min(args.lengths) <= args.segment:
         parser.error(f"every length must exceed --segment {args.segment}")
     device = resolve_device(args.device)
+    print(
+        f"device {device}, batch {args.batch}, segment {args.segment}, precision {args.precision}, "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}"
+    )
+    if args.processes:
+        _print_concurrency(args, device)
+        return 0
     rows = [
         _in_fresh_process(measure, v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
         if device.type == "cpu"
@@ -214,10 +297,6 @@ def main(argv: list[str] | None = None) -> int:
         for t in args.lengths
         for v in args.variants
     ]
-    print(
-        f"device {device}, batch {args.batch}, segment {args.segment}, precision {args.precision}, "
-        f"torch {torch.__version__}, threads {torch.get_num_threads()}"
-    )
     memory = "CUDA peak" if device.type == "cuda" else "RSS rise"
     print(
         "| variant | T | ms/step | vs lstm full BPTT | step / floor | saved activations (MB) | "
@@ -233,7 +312,31 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['saved_mb']:.1f} | {row['train_peak_mb']:.0f} | {row['eval_peak_mb']:.0f} | "
             f"{row['tokens_per_second']:,.0f} |"
         )
+    prefix_rows = [row for row in rows if "prefix_ms" in row]
+    if prefix_rows:
+        print("\nThe step's no-grad pass, stopping at every window start (ms; the step takes `auto`: packed on GPU):")
+        print("| variant | T | split | packed | one call to the last start |")
+        print("|---|---|---|---|---|")
+        for row in prefix_rows:
+            ms = row["prefix_ms"]
+            print(f"| {row['variant']} | {row['seq_len']} | " + " | ".join(f"{v:.1f}" for v in ms.values()) + " |")
     return 0
+
+
+def _print_concurrency(args: argparse.Namespace, device: torch.device) -> None:
+    print(f"Concurrent training processes on one device, {args.repeats} steps each after a warm-up:")
+    print("| variant | T | processes | total tokens/s | vs 1 process |")
+    print("|---|---|---|---|---|")
+    for seq_len in args.lengths:
+        for variant in args.variants:
+            alone = None
+            for n in args.processes:
+                tokens_per_second = concurrent_throughput(
+                    n, variant, seq_len, args.segment, args.batch, args.repeats, device, args.precision
+                )
+                alone = alone or (tokens_per_second if n == 1 else None)
+                ratio = f"{tokens_per_second / alone:.2f}x" if alone else "-"
+                print(f"| {variant} | {seq_len} | {n} | {tokens_per_second:,.0f} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -91,7 +91,9 @@ def run_config(
         train_batches=lambda gen: iterate_batches(
             dataset.train, cfg.data.batch_size, shuffle=True, generator=gen, shard=shard
         ),
-        val_batches=lambda: iterate_batches(dataset.val, eval_size, shuffle=False, shard=shard),
+        val_batches=(lambda: iterate_batches(dataset.val, eval_size, shuffle=False, shard=shard))
+        if len(dataset.val)
+        else None,  # data.validation: none
         train=cfg.train, aux=cfg.aux, device=device, checkpoint_path=checkpoint,
         resume=resume_from is not None, on_epoch=epoch_done, wrap=wrap, collective=collective,
     )  # fmt: skip
@@ -107,7 +109,7 @@ def write_results(out: Path, history: list[dict[str, Any]], test_accuracy: float
     last = history[-1]
     metrics = {
         "test_accuracy": test_accuracy,
-        "val_accuracy": last["val/accuracy"],
+        "val_accuracy": last.get("val/accuracy"),
         "train_loss": last["train/loss"],
         "tokens_per_second": last["tokens_per_second"],
         "peak_memory_mb": max(h["peak_memory_mb"] for h in history),

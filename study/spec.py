@@ -33,8 +33,10 @@ EPOCH_METRICS = (
 )  # fmt: skip
 TOP_KEYS = (
     "name", "description", "base", "space", "points", "objective", "objectives", "trials", "concurrency",
-    "scheduler", "resources", "seed",
+    "scheduler", "resources", "seed", "scales",
 )  # fmt: skip
+# What a named scale (`scales.NAME`, chosen with --scale) may change; mappings merge into the spec's, the rest replace.
+SCALE_KEYS = ("description", "set", "base", "space", "points", "trials", "concurrency", "scheduler", "resources")
 SMOKE_VALUES = {"train.epochs": 1, "data.limit_train": 256, "data.limit_eval": 256}
 SMOKE_TRIALS = 3
 MAX_CORNERS = 4096  # combinations of range ends checked together; beyond that each range is checked alone
@@ -132,10 +134,65 @@ def _read_base(name: str, spec_dir: Path) -> dict[str, Any]:
 
 
 def load_study(
-    name_or_path: str, overrides: list[str] = (), *, trials: int | None = None, smoke: bool = False
+    name_or_path: str,
+    overrides: list[str] = (),
+    *,
+    trials: int | None = None,
+    smoke: bool = False,
+    scale: str | None = None,
 ) -> Study:
-    """The checked study of a spec name (under study/specs/) or path, with CLI changes applied."""
-    return parse_study(read_spec(find_spec(name_or_path)), overrides, trials=trials, smoke=smoke)
+    """The checked study of a spec name (under study/specs/) or path, at `scale`, with CLI changes applied."""
+    return parse_study(apply_scale(read_spec(find_spec(name_or_path)), scale), overrides, trials=trials, smoke=smoke)
+
+
+def apply_scale(raw: Mapping[str, Any], scale: str | None) -> dict[str, Any]:
+    """The spec at a named scale, self-contained (no `scales` left, so a stored copy rebuilds it as run).
+
+    `scales.SCALE` is laid over the spec: mappings merge key by key, other values replace. Its `set` fixes config
+    keys as `--set` does (they leave the space; points that disagree are dropped), and its `description` says what
+    was scaled down; it leads the study's description, and the name becomes NAME-SCALE, so every output says so.
+    """
+    scales = raw.get("scales", {})
+    if not isinstance(scales, Mapping) or not all(isinstance(v, Mapping) for v in scales.values()):
+        raise SpecError("scales: expected a mapping of scale names to spec changes")
+    for name, overlay in scales.items():
+        unknown = sorted(set(overlay) - set(SCALE_KEYS))
+        if unknown:
+            raise SpecError(f"scales.{name}.{unknown[0]}: unknown; valid: {', '.join(SCALE_KEYS)}")
+    spec = {k: v for k, v in raw.items() if k != "scales"}
+    if scale is None:
+        return spec
+    if scale not in scales:
+        known = ", ".join(sorted(scales)) or "none"
+        raise SpecError(f"--scale: study {raw.get('name')!r} has no scale {scale!r}; its scales: {known}")
+    overlay = scales[scale]
+    spec = _merged(spec, {k: v for k, v in overlay.items() if k not in ("set", "description")})
+    fixed = dict(_mapping(overlay.get("set"), f"scales.{scale}.set"))
+    space = {role: dict(_mapping(entries, f"space.{role}")) for role, entries in spec.get("space", {}).items()}
+    for role in ROLES:
+        for key in fixed:
+            space.get(role, {}).pop(key, None)
+    space["fixed"] = {**space.get("fixed", {}), **fixed}
+    spec["space"] = space
+    if isinstance(spec.get("points"), list):
+        spec["points"] = [
+            {k: v for k, v in point.items() if k not in fixed}
+            for point in spec["points"]
+            if not (isinstance(point, Mapping) and any(k in fixed and point[k] != fixed[k] for k in point))
+        ]
+    spec["name"] = f"{spec.get('name')}-{scale}"
+    spec["description"] = f"[scale {scale}] {overlay.get('description', '').strip()}\n{spec.get('description', '')}"
+    return spec
+
+
+def _merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merged(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def parse_study(
@@ -146,6 +203,7 @@ def parse_study(
     `overrides` (`--set KEY=VALUE`) fix config keys: a key the spec searches leaves the space, and first
     points that disagree with it are dropped. `smoke` fixes 1 epoch on 256 examples and at most 3 trials.
     """
+    raw = apply_scale(raw, None)  # a scale was applied by now, if any
     unknown = sorted(set(raw) - set(TOP_KEYS))
     if unknown:
         raise SpecError(f"unknown key {unknown[0]!r}; valid keys: {', '.join(TOP_KEYS)}")
@@ -214,6 +272,13 @@ def parse_study(
     _check_ranges(space, base_tree, fixed)
 
     objectives = _objectives(raw)
+    if base_cfg.data.validation == "none":
+        for objective in objectives:
+            if objective.metric.startswith("val/") or objective.metric == "eval_peak_memory_mb":
+                raise SpecError(
+                    f"objective.metric: {objective.metric} does not exist with data.validation none (no validation "
+                    "split); optimise a train/* metric, or hold out a validation split"
+                )
     scheduler = _scheduler(raw.get("scheduler", {}), objectives)
     resources = _resources(raw.get("resources", {}))
     if trials is None:
@@ -237,7 +302,9 @@ def parse_study(
         raw={k: v for k, v in raw.items()},
     )
     study = _with_fixed(study, fixed)
-    points = _points(raw.get("points"), study, cli)
+    points = _points(raw.get("points"), study, cli, fixed)
+    if trials is None and "trials" not in raw and points:  # a grid or list of points: run exactly those
+        study = dataclasses.replace(study, trials=min(len(points), SMOKE_TRIALS) if smoke else len(points))
     if study.scheduler.kind == "asha" and study.scheduler.grace_period > study.max_supervised_epochs:
         if not smoke:
             raise SpecError(
@@ -378,15 +445,19 @@ def _resources(raw: Any) -> Resources:
     return Resources(float(cpus), float(gpus), workers)
 
 
-def _points(raw: Any, study: Study, cli: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+def _points(
+    raw: Any, study: Study, cli: Mapping[str, Any], fixed: Mapping[str, Any]
+) -> tuple[dict[str, Any], ...]:
     """The points evaluated first: the spec's, else the base config's values of the searched keys."""
     space = study.space
     if raw is None:
         base_point = {p.key: space.base[p.key] for p in space.params if p.contains(space.base[p.key])}
         return (space.restrict(base_point),) if base_point else ()
-    if not isinstance(raw, list):
-        raise SpecError(f"points: expected a list of {{KEY: VALUE}} mappings, got {raw!r}")
     keys = {p.key: p for p in space.params}
+    if isinstance(raw, Mapping):
+        raw = _grid(raw, keys, fixed)
+    if not isinstance(raw, list):
+        raise SpecError(f"points: expected a list of {{KEY: VALUE}} mappings or {{grid: [KEYS]}}, got {raw!r}")
     points = []
     for i, point in enumerate(raw):
         if not isinstance(point, Mapping):
@@ -403,5 +474,19 @@ def _points(raw: Any, study: Study, cli: Mapping[str, Any]) -> tuple[dict[str, A
             study.config_for(space.restrict(point))
         except ConfigError as err:
             raise SpecError(f"points[{i}]: {err}") from err
-        points.append(space.restrict(point))
+        restricted = space.restrict(point)
+        if restricted not in points:  # grid points that differ only in keys that do not apply
+            points.append(restricted)
     return tuple(points)
+
+
+def _grid(raw: Mapping[str, Any], keys: Mapping[str, Param], fixed: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """`points: {grid: [KEY, ...]}`: every combination of the listed choice parameters, first key slowest. Keys
+    that a scale or --set fixed take their one value."""
+    if set(raw) != {"grid"} or not isinstance(raw["grid"], list) or not raw["grid"]:
+        raise SpecError(f"points: expected {{grid: [KEY, ...]}} naming searched choice parameters, got {raw!r}")
+    grid = [key for key in raw["grid"] if key not in fixed]
+    for key in grid:
+        if key not in keys or keys[key].kind != "choice":
+            raise SpecError(f"points.grid: {key!r} is not a searched choice parameter")
+    return [dict(zip(grid, combo)) for combo in itertools.product(*(keys[k].values for k in grid))]

@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="fix one config key for every trial (a searched key leaves the space); repeatable",
     )  # fmt: skip
+    parser.add_argument("--scale", help="a scale the spec defines, e.g. cpu: its downscaled variant (labelled so)")
     parser.add_argument("--name", help="sweep name (default: STUDY-DATE-TIME); with --resume, the sweep to continue")
     parser.add_argument("--trials", type=int, help="number of trials (default: the spec's)")
     parser.add_argument("--concurrency", type=int, help="at most this many trials at once (default: the spec's)")
@@ -54,7 +55,7 @@ def _study_and_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
         stored = sweep.data
         study = parse_study(stored["spec"], stored["overrides"], trials=stored["trials"], smoke=stored["smoke"])
         return study, sweep
-    study = load_study(args.study, args.overrides, trials=args.trials, smoke=args.smoke_test)
+    study = load_study(args.study, args.overrides, trials=args.trials, smoke=args.smoke_test, scale=args.scale)
     name = args.name or f"{study.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not all(c.isalnum() or c in "-_." for c in name):
         raise SpecError(f"--name: use letters, digits, '-', '_' and '.', got {name!r}")

@@ -52,11 +52,13 @@ def _duration(seconds: float) -> str:
 def progress_line(metrics: dict[str, Any], elapsed: float) -> str:
     done, total = metrics["epoch"], metrics["epochs"]
     eta = elapsed / done * (total - done)
+    validation = "val_acc -" if "val/accuracy" not in metrics else f"val_acc {metrics['val/accuracy']:.4f}"
+    evaluation = f", {metrics['eval_peak_memory_mb']:.0f} MB eval" if "eval_peak_memory_mb" in metrics else ""
     return (
         f"epoch {done}/{total} [{metrics['phase']}] loss {metrics['train/loss']:.4f} "
         f"(main {metrics['train/loss_main']:.4f}, aux {metrics['train/loss_aux']:.4f}) "
-        f"val_acc {metrics['val/accuracy']:.4f} | {metrics['tokens_per_second']:,.0f} tok/s | "
-        f"{metrics['peak_memory_mb']:.0f} MB train, {metrics['eval_peak_memory_mb']:.0f} MB eval | "
+        f"{validation} | {metrics['tokens_per_second']:,.0f} tok/s | "
+        f"{metrics['peak_memory_mb']:.0f} MB train{evaluation} | "
         f"{metrics['epoch_seconds']:.1f} s/epoch, ETA {_duration(eta)}"
     )
 

@@ -22,7 +22,7 @@ import torch
 from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from data.text_registry import TEXT_DATASETS
+from data import DATASETS
 from models import AUX_KINDS
 from models.checkpoint import load_checkpoint
 from models.collective import SINGLE_PROCESS, TorchDistributed
@@ -75,7 +75,7 @@ def train_worker(config: dict[str, Any]) -> None:
         with latest.as_directory() as directory:
             shutil.copy(Path(directory) / CHECKPOINT, resume_from)
     resumed_from = load_checkpoint(resume_from)["epoch"] if resume_from is not None else 0
-    variable_length = worker.config.data.name in TEXT_DATASETS  # batches may lack a segment
+    variable_length = DATASETS[worker.config.data.name].variable_length  # batches may lack a segment
 
     def wrap(module: torch.nn.Module) -> torch.nn.Module:
         return ray.train.torch.prepare_model(

@@ -145,3 +145,12 @@ def default_uri(directory: Path) -> str:
     """SQLite in `directory`, as an absolute URI: trials change directory, and None would clear the URI."""
     return f"sqlite:///{(directory / 'mlflow.db').resolve()}"
 
+
+
+def log_directory(uri: str, run_id: str, directory: Path, artifact_path: str) -> None:
+    """Log every file of `directory` to an existing run, under `artifact_path`."""
+    check_reachable(uri)
+    try:
+        MlflowClient(tracking_uri=uri).log_artifacts(run_id, str(directory), artifact_path)
+    except Exception as err:  # MLflow raises its own and the storage's errors
+        raise TrackingError(f"MLflow at {uri} refused the artifacts of run {run_id}: {err}") from err

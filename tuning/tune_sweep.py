@@ -30,6 +30,7 @@ from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search.optuna import OptunaSearch
 
 from models.checkpoint import load_checkpoint
+from tuning.importance import storage_url
 from tuning.recorder import SweepRecorder, finite
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, repair
@@ -223,7 +224,7 @@ def _trainable(plan: SweepPlan) -> Any:
 
 
 def _optuna_url(plan: SweepPlan) -> str:
-    return f"sqlite:///{(plan.sweep_dir / 'optuna.db').resolve()}"
+    return storage_url(plan.sweep_dir)
 
 
 def _has_trials(plan: SweepPlan) -> bool:

@@ -8,8 +8,7 @@ import pytest
 
 from data import Dataset, default_data_dir, load_dataset
 from data.config import DataConfig
-from data.mnist import prepare_mnist
-from data.mnist_wheel import ensure_wheel
+from data.mnist import ensure_wheel, prepare_mnist
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from data import DatasetError
+from data import DATASETS, DatasetError
 from data.cifar10 import ARCHIVE, ARCHIVE_SIZE, cifar_dir, load_cifar10, prepare_cifar10
 from data.config import DataConfig
-from data.image_registry import IMAGE_DATASETS
 from tests.data.image_fixtures import cifar_batches, write_cifar_folder, write_cifar_tarball
 
 CFG = DataConfig(name="cifar10")
@@ -113,7 +112,7 @@ def test_missing_dataset_says_where_to_put_it(tmp_path: pathlib.Path, monkeypatc
 
 
 def test_registry_entry() -> None:
-    info = IMAGE_DATASETS["cifar10"]
+    info = DATASETS["cifar10"]
     assert (info.kind, info.num_classes, info.channels, info.split_sizes) == ("real", 10, 3, (45_000, 5_000, 10_000))
     assert info.max_steps(DataConfig()) == 1024 and info.max_steps(DataConfig(image_size=16)) == 256
     assert "Krizhevsky 2009" in info.licence

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import pathlib
+import urllib.request
 
 import pytest
 import torch
 
-from data import Dataset, DatasetError, dbpedia, text
+from data import DATASETS, Dataset, DatasetError, dbpedia, text
 from data.config import DataConfig
 from data.splits import SequenceSplit
-from data.text_registry import TEXT_DATASETS
+from data.storage import split_path
 from tests.data import text_dbpedia_fixture as fx
 
 
@@ -39,7 +40,7 @@ def _as_seen(original: str, vocab: tuple[str, ...]) -> str:
 def test_texts_labels_and_lengths(prepared: tuple[pathlib.Path, Dataset]) -> None:
     _, ds = prepared
     train_rows, test_rows = fx.expected_texts()
-    held_out = set(dbpedia.holdout_indices(fx.TRAIN_ROWS).tolist())
+    held_out = set(dbpedia.holdout(fx.TRAIN_ROWS)[1].tolist())
     expected = {
         "train": [r for i, r in enumerate(train_rows) if i not in held_out],
         "val": [r for i, r in enumerate(train_rows) if i in held_out],
@@ -98,14 +99,14 @@ def test_prepare_is_idempotent_and_max_len_applies(
     prepared: tuple[pathlib.Path, Dataset], tarball: pathlib.Path
 ) -> None:
     data_dir, ds = prepared
-    train = text.split_path(dbpedia.dbpedia_dir(data_dir), "train")
+    train = split_path(dbpedia.dbpedia_dir(data_dir), "train")
     stamp = os.stat(train).st_mtime_ns
     dbpedia.prepare_dbpedia(data_dir, tarball)
     dbpedia.prepare_dbpedia(data_dir)
     assert os.stat(train).st_mtime_ns == stamp
     cfg = DataConfig(name="dbpedia", max_len=12, limit_train=5, limit_eval=1)
     short = dbpedia.load_dbpedia(data_dir, cfg)
-    assert short.seq_len == 12 == TEXT_DATASETS["dbpedia"].max_steps(cfg)
+    assert short.seq_len == 12 == DATASETS["dbpedia"].max_steps(cfg)
     assert (len(short.train), len(short.val), len(short.test)) == (5, 1, 1)
     assert torch.equal(short.test.tokens, ds.test.tokens[:1, :12])
     with pytest.raises(DatasetError, match=r"data\.max_len"):
@@ -131,10 +132,10 @@ def test_bad_csv_row_is_refused_naming_member_and_row(tmp_path: pathlib.Path) ->
 
 
 def test_missing_dataset_says_where_to_put_it(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def offline(url: str, target: pathlib.Path) -> None:
+    def offline(url: str, *args: object, **kwargs: object) -> None:
         raise OSError(f"cannot reach {url}")
 
-    monkeypatch.setattr(dbpedia, "download", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     data_dir = tmp_path / "data"
     with pytest.raises(DatasetError, match="cannot reach") as info:
         dbpedia.prepare_dbpedia(data_dir)
@@ -150,9 +151,9 @@ def test_download_is_verified_before_use(tmp_path: pathlib.Path, tarball: pathli
     broken = tmp_path / "broken.tgz"
     broken.write_bytes(b"not a tarball")
     with pytest.raises(DatasetError, match="not a readable"):
-        dbpedia.download(broken.as_uri(), target)
+        dbpedia.download_archive(broken.as_uri(), target, "FIX")
     assert list(target.parent.iterdir()) == []  # nothing half-written is left
-    dbpedia.download(tarball.as_uri(), target)  # file:// stands in for the mirror
+    dbpedia.download_archive(tarball.as_uri(), target, "FIX")  # file:// stands in for the mirror
     assert target.read_bytes() == tarball.read_bytes()
     # A download must be the official dataset: the tiny copy is refused by its row counts.
     with pytest.raises(DatasetError, match=r"has 40 rows, expected 560000; delete it"):

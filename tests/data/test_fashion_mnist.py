@@ -10,10 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from data import Dataset, DatasetError
+from data import DATASETS, Dataset, DatasetError
 from data import fashion_mnist as fm
 from data.config import DataConfig
-from data.image_registry import IMAGE_DATASETS
 from data.parquet_io import read_metadata
 
 
@@ -80,7 +79,7 @@ def test_wrong_or_truncated_idx_file_is_named(tmp_path: pathlib.Path) -> None:
 
 
 def test_registry_entry() -> None:
-    info = IMAGE_DATASETS["fashion_mnist"]
+    info = DATASETS["fashion_mnist"]
     assert (info.kind, info.num_classes, info.channels) == ("stand-in for cifar10", 10, 1)
     assert info.split_sizes == (55_000, 5_000, 10_000) and info.max_steps(DataConfig(image_size=32)) == 1024
     assert "MIT" in info.licence

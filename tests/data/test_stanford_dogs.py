@@ -12,10 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from data import DatasetError
+from data import DATASETS, DatasetError
 from data.config import DataConfig
-from data.image_registry import IMAGE_DATASETS
-from data.images import hold_out
 from data.stanford_dogs import (
     VAL_SEED,
     decode_image,
@@ -24,6 +22,7 @@ from data.stanford_dogs import (
     prepare_stanford_dogs,
     side_dir,
 )
+from data.transforms import hold_out
 from tests.data.image_fixtures import dogs_lists, write_dogs_source
 
 LISTS = dogs_lists(train_per_breed=4, test_per_breed=2)  # 12 train (11 + 1 held out), 6 test
@@ -130,6 +129,6 @@ def test_missing_dataset_says_what_to_download_and_where(
 
 
 def test_registry_entry() -> None:
-    info = IMAGE_DATASETS["stanford_dogs"]
+    info = DATASETS["stanford_dogs"]
     assert (info.kind, info.num_classes, info.channels, info.split_sizes) == ("real", 120, 3, (10_800, 1_200, 8_580))
     assert [info.max_steps(DataConfig(image_size=s)) for s in (None, 32, 90, 128)] == [4096, 1024, 8100, 16384]

@@ -6,8 +6,8 @@ import pathlib
 
 import torch
 
+from data import DATASETS
 from data.config import DataConfig
-from data.image_registry import IMAGE_DATASETS
 from data.synthetic import load_synthetic, prepare_synthetic
 
 
@@ -44,12 +44,13 @@ def test_length_follows_seq_len_and_limits_apply(tmp_path: pathlib.Path) -> None
     long = load_synthetic(tmp_path, DataConfig(name="synthetic", seq_len=3000, limit_train=100, limit_eval=20))
     assert short.seq_len == 50 and short.train.tokens.shape == (100, 50) and short.test.tokens.shape == (20, 50)
     assert long.seq_len == 3000 and long.train.tokens.shape == (100, 3000)
-    info = IMAGE_DATASETS["synthetic"]
+    info = DATASETS["synthetic"]
     assert info.max_steps(DataConfig()) == 1000 and info.max_steps(DataConfig(seq_len=3000)) == 3000
 
 
-def test_image_registry_keys() -> None:
-    assert set(IMAGE_DATASETS) == {
+def test_fixed_length_registry_keys() -> None:
+    fixed_length = {name: info for name, info in DATASETS.items() if not info.variable_length}
+    assert set(fixed_length) == {
         "mnist",
         "pmnist",
         "fashion_mnist",
@@ -58,6 +59,6 @@ def test_image_registry_keys() -> None:
         "mnist_long",
         "synthetic",
     }
-    for info in IMAGE_DATASETS.values():
+    for info in fixed_length.values():
         assert info.description and info.source and info.licence and info.lengths
         assert info.kind in ("real", "synthetic") or info.kind.startswith("stand-in for ")

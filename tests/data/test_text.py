@@ -13,6 +13,7 @@ from data import DatasetError, text
 from data.config import DataConfig
 from data.parquet_io import read_metadata
 from data.splits import SequenceSplit
+from data.storage import split_path
 from data.text import PAD_ID, SPECIALS, UNK_ID, build_vocab, decode, encode
 from data.transforms import limit_train
 from tests.data.text_samples import SAMPLE_TEXTS, write_sample_dataset
@@ -100,7 +101,7 @@ def test_storage_round_trip_keeps_the_vocabulary(tmp_path: pathlib.Path, monkeyp
     out = write_sample_dataset(tmp_path)
     assert text.is_prepared(out, "7", "abc") and not text.is_prepared(out, "8", "abc")
     assert not text.is_prepared(out, "7", "other checksum")
-    meta = read_metadata(text.split_path(out, "val"))
+    meta = read_metadata(split_path(out, "val"))
     assert meta is not None and meta["split"] == "val" and meta["dataset"] == "sample"
     vocab = tuple(json.loads(meta["vocab"]))
 
@@ -121,7 +122,7 @@ def test_wrong_format_version_is_refused_naming_the_file(tmp_path: pathlib.Path)
     out = write_sample_dataset(tmp_path)
     with pytest.raises(DatasetError, match="FIX") as info:
         text.load_text(out, DataConfig(name="sample"), format_version="8", num_classes=3, fix="FIX")
-    assert str(text.split_path(out, "train")) in str(info.value)
+    assert str(split_path(out, "train")) in str(info.value)
 
 
 def test_labels_outside_the_classes_are_refused(tmp_path: pathlib.Path) -> None:

@@ -9,10 +9,10 @@ import pathlib
 import pytest
 import torch
 
-from data import Dataset, DatasetError, default_data_dir, text, wordnet
+from data import DATASETS, Dataset, DatasetError, default_data_dir, text, wordnet
 from data.config import DataConfig
 from data.parquet_io import read_metadata
-from data.text_registry import TEXT_DATASETS
+from data.storage import split_path
 
 CLASS_SIZES = {
     "artifact": 11587, "person": 11087, "plant": 8030, "animal": 7509, "act": 6650, "communication": 5607,
@@ -48,7 +48,7 @@ def _texts(ds: Dataset, split: str) -> list[str]:
 
 def test_split_sizes_vocabulary_and_lengths(glosses: Dataset) -> None:
     assert (len(glosses.train), len(glosses.val), len(glosses.test)) == (58_812, 7_367, 7_243)
-    assert (len(glosses.train), len(glosses.val), len(glosses.test)) == TEXT_DATASETS["wordnet"].split_sizes
+    assert (len(glosses.train), len(glosses.val), len(glosses.test)) == DATASETS["wordnet"].split_sizes
     assert glosses.num_classes == 14 and glosses.vocab_size == 2 + 91  # pad, unk and the 91 characters
     assert glosses.vocab[:5] == ("<pad>", "<unk>", " ", "e", "a")
     lengths = torch.cat([glosses.train.lengths, glosses.val.lengths, glosses.test.lengths])
@@ -62,7 +62,7 @@ def test_split_sizes_vocabulary_and_lengths(glosses: Dataset) -> None:
 def test_classes_are_the_14_largest_by_size(glosses: Dataset, wordnet_data_dir: pathlib.Path) -> None:
     labels = torch.cat([glosses.train.labels, glosses.val.labels, glosses.test.labels])
     assert torch.bincount(labels).tolist() == list(CLASS_SIZES.values())
-    meta = read_metadata(text.split_path(wordnet.wordnet_dir(wordnet_data_dir), "train"))
+    meta = read_metadata(split_path(wordnet.wordnet_dir(wordnet_data_dir), "train"))
     assert meta is not None and json.loads(meta["classes"]) == list(CLASS_SIZES)
     assert meta["format_version"] == wordnet.FORMAT_VERSION and meta["num_classes"] == "14"
 
@@ -79,7 +79,7 @@ def test_max_len_and_limits(wordnet_data_dir: pathlib.Path, glosses: Dataset) ->
     cfg = DataConfig(name="wordnet", max_len=40, limit_train=500, limit_eval=100)
     small = wordnet.load_wordnet(wordnet_data_dir, cfg)
     assert (len(small.train), len(small.val), len(small.test)) == (500, 100, 100)
-    assert small.seq_len == 40 == TEXT_DATASETS["wordnet"].max_steps(cfg)
+    assert small.seq_len == 40 == DATASETS["wordnet"].max_steps(cfg)
     assert small.train.tokens.shape[1] == 40 and int(small.test.lengths.max()) == 40
     assert torch.equal(small.val.lengths, glosses.val.lengths[:100].clamp(max=40))
     assert torch.equal(small.val.tokens, glosses.val.tokens[:100, :40])
@@ -89,7 +89,7 @@ def test_prepare_from_source_is_idempotent_and_rebuilds_on_a_new_format(
     tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = wordnet.prepare_wordnet(tmp_path, wordnet.DEFAULT_SOURCE)
-    train = text.split_path(out, "train")
+    train = split_path(out, "train")
     stamp = os.stat(train).st_mtime_ns
     assert wordnet.prepare_wordnet(tmp_path, wordnet.DEFAULT_SOURCE) == out
     assert wordnet.prepare_wordnet(tmp_path) == out

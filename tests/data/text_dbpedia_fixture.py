@@ -20,7 +20,7 @@ CJK = "".join(chr(0x4E00 + i) for i in range(300))
 
 
 def _train_rows() -> list[tuple[int, str, str]]:
-    held_out = set(dbpedia.holdout_indices(TRAIN_ROWS).tolist())
+    held_out = set(dbpedia.holdout(TRAIN_ROWS)[1].tolist())
     assert WIDE_ROW not in held_out
     rows = []
     for i in range(TRAIN_ROWS):

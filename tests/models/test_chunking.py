@@ -37,16 +37,18 @@ def _reference_states(model, tokens, cuts, rows):
 
 @pytest.mark.parametrize("chunk", CHUNKS)
 @pytest.mark.parametrize("channels", [1, 3])
-def test_chunked_prefix_states_equal_one_call_per_cut(chunk, channels):
+@pytest.mark.parametrize("strategy", ["split", "packed"])
+def test_chunked_prefix_states_equal_one_call_per_cut(chunk, channels, strategy):
     torch.manual_seed(0)
     model = build_model(
         dataclasses.replace(TINY_MODEL, kind="r_lstm"), TINY_AUX, vocab_size=VOCAB, num_classes=CLASSES,
         seq_len=SEQ_LEN, channels=channels,
     ).double()  # fmt: skip
     tokens = _tokens(channels)
-    cuts = torch.tensor([0, 12, 7, 7, 3, 11, 1, 12])
-    rows = torch.tensor([0, 1, 2, 3, 0, 2, 1, 3])
-    h, c = prefix_states(model, tokens, cuts, rows, chunk=chunk)
+    # Rows with one to three requests, a repeated request, cuts at 0 and at T, rows out of order.
+    cuts = torch.tensor([0, 12, 7, 7, 3, 11, 1, 12, 3, 5])
+    rows = torch.tensor([0, 1, 2, 3, 0, 2, 1, 3, 0, 0])
+    h, c = prefix_states(model, tokens, cuts, rows, chunk=chunk, strategy=strategy)
     h_ref, c_ref = _reference_states(model, tokens, cuts, rows)
     torch.testing.assert_close(h, h_ref, rtol=0, atol=1e-12)
     torch.testing.assert_close(c, c_ref, rtol=0, atol=1e-12)
@@ -94,4 +96,30 @@ def test_the_step_with_chunked_prefixes_equals_the_default(monkeypatch, chunk, k
     monkeypatch.setattr(models.truncated, "prefix_states", lambda *a: original(*a, chunk=chunk))
     chunked = lstm_loss_terms(model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="joint")
     for a, b in ((default.total, chunked.total), (default.main, chunked.main), (default.aux, chunked.aux)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "r_lstm", "p_lstm"])
+@pytest.mark.parametrize("variable", [False, True])
+def test_the_step_with_packed_prefixes_equals_the_split_one(monkeypatch, kind, variable):
+    """Per-example anchors: the packed no-grad pass (the GPU default) gives the CPU default's losses and gradients."""
+    import models.truncated
+
+    tokens, labels = _tokens(), torch.randint(0, CLASSES, (4,), generator=torch.Generator().manual_seed(3))
+    anchors = torch.tensor([[5, 8], [6, 4], [7, 7], [4, 6]]) if kind == "r_lstm" else torch.tensor([[0, 3]] * 4)
+    lengths = torch.tensor([12, 9, 11, 12]) if variable else None
+    original = models.truncated.prefix_states
+    results = []
+    for strategy in ("split", "packed"):
+        model = tiny_model(kind)
+        monkeypatch.setattr(models.truncated, "prefix_states", lambda *a, s=strategy: original(*a, strategy=s))
+        terms = lstm_loss_terms(
+            model, tokens, labels, anchors, train=TINY_TRAIN, aux=TINY_AUX, phase="joint", lengths=lengths
+        )
+        terms.total.backward()
+        results.append((terms, [p.grad for p in model.parameters()]))
+    (split, split_grads), (packed, packed_grads) = results
+    for a, b in ((split.total, packed.total), (split.main, packed.main), (split.aux, packed.aux)):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    for a, b in zip(split_grads, packed_grads):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)

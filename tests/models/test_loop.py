@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import torch
 
-from models.loop import epoch_generator, fit
+from models.config import TrainConfig
+from models.loop import build_optimizer, epoch_generator, fit, learning_rate
 from tests.models.conftest import CLASSES, SEQ_LEN, TINY_AUX, TINY_TRAIN, VOCAB, tiny_model
 
 REPORTED = {
@@ -28,13 +30,13 @@ def _data(n: int = 24):
     return train_batches, lambda: [(tokens, labels, None)]
 
 
-def _fit(model, *, epochs, pretrain=1, aux=TINY_AUX, **kwargs):
+def _fit(model, *, epochs, pretrain=1, aux=TINY_AUX, train=TINY_TRAIN, **kwargs):
     train_batches, val_batches = _data()
     return fit(
         model,
         train_batches=train_batches,
         val_batches=val_batches,
-        train=dataclasses.replace(TINY_TRAIN, epochs=epochs),
+        train=dataclasses.replace(train, epochs=epochs),
         aux=dataclasses.replace(aux, pretrain_epochs=pretrain),
         device=torch.device("cpu"),
         **kwargs,
@@ -108,3 +110,50 @@ def test_random_segment_offsets_train_through_the_loop():
     aux = dataclasses.replace(TINY_AUX, segment_offset="random", pretrain_epochs=1)
     state = _fit(tiny_model("r_lstm", aux), epochs=1, pretrain=1, aux=aux)
     assert state.epoch == 2 and all(m["train/loss_aux"] > 0 for m in state.history)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "factor"),
+    [(0, 1), (2, 0.5**0.5), (4, 1), (6, 1), (7, 0.5), (9, 0.5), (10, 0.25), (13, 0.125)],
+)
+def test_the_halving_schedule_decays_over_pretraining_then_halves_every_fraction_of_training(epoch, factor):
+    # 4 pretraining epochs: lr * 0.5^(e/4); then 10 joint epochs halved every round(0.3 * 10) = 3 of them.
+    train = TrainConfig(lr=1e-3, epochs=10, lr_schedule="halve", lr_halve_every=0.3)
+    assert learning_rate(train, 4, epoch) == pytest.approx(1e-3 * factor)
+    assert learning_rate(dataclasses.replace(train, lr_schedule="none"), 4, epoch) == 1e-3
+
+
+def test_the_schedule_sets_the_rate_the_optimizer_uses_and_survives_a_resume(tmp_path):
+    """Two epochs halving after the first equal one epoch at lr, then a resumed epoch at a constant lr / 2."""
+    halving = dataclasses.replace(TINY_TRAIN, lr=1e-2, lr_schedule="halve", lr_halve_every=0.5)
+    scheduled = tiny_model("lstm")
+    state = _fit(scheduled, epochs=2, pretrain=0, train=halving)
+    assert [m["lr"] for m in state.history] == [1e-2, 5e-3]
+
+    path = tmp_path / "checkpoint.pt"
+    by_hand = tiny_model("lstm")
+    _fit(by_hand, epochs=1, pretrain=0, train=dataclasses.replace(TINY_TRAIN, lr=1e-2), checkpoint_path=path)
+    _fit(by_hand, epochs=2, pretrain=0, train=dataclasses.replace(TINY_TRAIN, lr=5e-3), checkpoint_path=path,
+         resume=True)  # fmt: skip
+    for (name, a), b in zip(scheduled.state_dict().items(), by_hand.state_dict().values()):
+        assert torch.equal(a, b), name
+    constant = tiny_model("lstm")
+    _fit(constant, epochs=2, pretrain=0, train=dataclasses.replace(TINY_TRAIN, lr=1e-2))
+    assert not torch.equal(constant.lstm.weight_hh_l0, scheduled.lstm.weight_hh_l0)
+
+
+def test_rmsprop_takes_its_decay_and_epsilon_from_the_config():
+    optimizer = build_optimizer(tiny_model("lstm"), TrainConfig(rmsprop_alpha=0.9, rmsprop_eps=1e-10))
+    assert isinstance(optimizer, torch.optim.RMSprop)
+    assert (optimizer.defaults["alpha"], optimizer.defaults["eps"]) == (0.9, 1e-10)
+
+
+def test_without_validation_batches_no_validation_metric_is_reported():
+    train_batches, _ = _data()
+    state = fit(
+        tiny_model("lstm"), train_batches=train_batches, val_batches=None, train=dataclasses.replace(TINY_TRAIN,
+        epochs=2), aux=TINY_AUX, device=torch.device("cpu"),
+    )  # fmt: skip
+    assert len(state.history) == 2
+    assert not any(key.startswith("val/") or key == "eval_peak_memory_mb" for m in state.history for key in m)
+    assert all(m["train/loss"] > 0 for m in state.history)

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from models import AuxConfig, TrainConfig
+from models.checkpoint import load_checkpoint
 from models.loop import fit
 from study.config import ConfigError, load_config
 from study.run import run_config
@@ -37,3 +38,25 @@ def test_fp16_on_a_cpu_is_refused_naming_the_key(tmp_path):
                              "aux.segment_len=5", "aux.truncation=5", "train.truncation=5"])  # fmt: skip
     with pytest.raises(ConfigError, match=r"train\.precision"):
         run_config(cfg, tmp_path / "data", tmp_path / "run")
+
+
+def test_the_fp16_loss_scale_survives_a_resume(tmp_path):
+    """The scaler's state (scale, steps since the last overflow) is checkpointed with the optimizer: a resumed run
+    ends where an uninterrupted one does. The Transformer runs fp16 autocast on CPU, which the LSTM cannot."""
+    gen = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, VOCAB, (8, SEQ_LEN), generator=gen)
+    labels = torch.randint(0, CLASSES, (8,), generator=gen)
+
+    def run(epochs, path, resume=False):
+        fit(
+            tiny_model("transformer").float(), train_batches=lambda g: [(tokens, labels, None)] * 3,
+            val_batches=lambda: [(tokens, labels, None)], train=TrainConfig(epochs=epochs, precision="fp16"),
+            aux=AuxConfig(pretrain_epochs=0), device=torch.device("cpu"), checkpoint_path=path, resume=resume,
+        )  # fmt: skip
+        return load_checkpoint(path)["scaler"]
+
+    straight = run(2, tmp_path / "straight.pt")
+    run(1, tmp_path / "resumed.pt")
+    resumed = run(2, tmp_path / "resumed.pt", resume=True)
+    assert straight["_growth_tracker"] == 6  # three steps per epoch, no overflow
+    assert resumed == straight

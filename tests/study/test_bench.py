@@ -7,15 +7,45 @@ import pytest
 from study.bench import main
 
 
+def _tables(out: str) -> list[list[list[str]]]:
+    """The Markdown tables printed, each as rows of cells (header first, separator dropped)."""
+    tables, current = [], None
+    for line in out.splitlines():
+        if line.startswith("|"):
+            if current is None:
+                current = []
+                tables.append(current)
+            if "---" not in line:
+                current.append([cell.strip() for cell in line.strip("| ").split(" | ")])
+        else:
+            current = None
+    return tables
+
+
 @pytest.mark.slow
 def test_quick_bench_prints_every_variant_with_its_floor_and_memory(capsys):
     assert main(["--quick", "--variants", "lstm full BPTT", "lstm truncate300", "r_lstm truncate300"]) == 0
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "---" not in line]
-    header, rows = lines[0], [line.split(" | ") for line in lines[1:]]
-    assert "step / floor" in header and "saved activations" in header and "eval" in header
+    steps, prefix = _tables(capsys.readouterr().out)
+    header, rows = steps[0], steps[1:]
+    assert "step / floor" in header and "saved activations (MB)" in header and "eval RSS rise (MB)" in header
     assert len(rows) == 6  # 3 variants x 2 lengths
-    saved = {(r[0].strip("| "), int(r[1])): float(r[5]) for r in rows}
+    saved = {(r[0], int(r[1])): float(r[5]) for r in rows}
     assert saved[("lstm truncate300", 2048)] == saved[("lstm truncate300", 512)]  # exact, flat in T
     assert saved[("lstm full BPTT", 2048)] > 3 * saved[("lstm full BPTT", 512)]
     for row in rows:
         assert float(row[4].rstrip("x")) > 0.5  # a real ratio to the timed floor
+    # The no-grad pass of the auxiliary step, with both strategies and its one-call floor.
+    assert prefix[0] == ["variant", "T", "split", "packed", "one call to the last start"]
+    assert [(r[0], r[1]) for r in prefix[1:]] == [("r_lstm truncate300", "512"), ("r_lstm truncate300", "2048")]
+    assert all(float(ms) > 0 for r in prefix[1:] for ms in r[2:])
+
+
+@pytest.mark.slow
+def test_concurrent_processes_report_their_total_throughput(capsys):
+    argv = ["--processes", "1", "2", "--variants", "lstm truncate300", "--lengths", "512", "--segment", "128",
+            "--batch", "4", "--repeats", "2"]  # fmt: skip
+    assert main(argv) == 0
+    (table,) = _tables(capsys.readouterr().out)
+    assert table[0][:4] == ["variant", "T", "processes", "total tokens/s"]
+    assert [r[2] for r in table[1:]] == ["1", "2"] and table[1][4] == "1.00x"
+    assert all(float(r[3].replace(",", "")) > 0 for r in table[1:])

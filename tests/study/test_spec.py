@@ -91,6 +91,7 @@ MALFORMED = [
      "space.nuisance.train.lr.when.model.knd"),
     (_with("points", [{"aux.weight": 50.0}]), "points[0].aux.weight"),
     (_with("points", [{"data.name": "pmnist"}]), "points[0].data.name"),
+    (_with("space/fixed/data.validation", "none"), "objective.metric"),  # no validation split to optimise
 ]
 
 
@@ -198,13 +199,57 @@ def test_objective_metrics_are_what_an_epoch_reports():
     assert reported[0]["supervised_epoch"] == 1
 
 
-@pytest.mark.parametrize("path", sorted(SPECS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
-def test_shipped_specs_parse(path):
-    study = load_study(str(path))
-    assert study.name == path.stem and study.points
+SHIPPED = [(p, scale) for p in sorted(SPECS_DIR.glob("*.yaml")) for scale in (None, *read_spec(p).get("scales", {}))]
+
+
+@pytest.mark.parametrize(("path", "scale"), SHIPPED, ids=lambda x: getattr(x, "stem", x))
+def test_shipped_specs_parse_at_every_scale_and_sample_valid_configs(path, scale):
+    study = load_study(str(path), scale=scale)
+    assert study.name == (path.stem if scale is None else f"{path.stem}-{scale}") and study.points
+    assert scale is None or study.description.startswith(f"[scale {scale}] ")
     for point in study.points:
         study.config_for(point)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    for _ in range(20):
+        trial = sampler.ask()
+        study.space(trial)
+        study.config_for(trial.params)  # raises ConfigError if invalid
+        sampler.tell(trial, 0.0)
     assert read_spec(path)["base"], "the base config is inlined"
+
+
+def test_a_cpu_scale_fixes_its_keys_replaces_ranges_and_drops_what_it_contradicts():
+    gpu, cpu = load_study("paper-table2"), load_study("paper-table2", scale="cpu")
+    assert (gpu.trials, cpu.trials) == (63, 21)  # 3 datasets x (6 LSTM rows + Transformer) x 3 seeds / 1 seed
+    assert {p["data.name"] for p in gpu.points} == {"mnist", "pmnist", "cifar10"}
+    assert {p["data.name"] for p in cpu.points} == {"mnist", "pmnist", "fashion_mnist"}
+    cfg = cpu.config_for(cpu.points[0])
+    assert (cfg.data.image_size, cfg.train.epochs, cfg.train.seed, cfg.data.limit_train) == (14, 2, 0, 2000)
+    assert "train.seed" not in [p.key for p in cpu.space.params]  # fixed by the scale: no longer searched
+    assert {p.get("train.truncation", "none") for p in cpu.points} == {None, 50, "none"}  # Transformer: no key
+    # An explicit --set still wins over the scale's values.
+    assert load_study("paper-table2", ["train.epochs=5"], scale="cpu").config_for({}).train.epochs == 5
+
+
+def test_an_unknown_scale_is_named_with_the_known_ones():
+    with pytest.raises(SpecError, match=r"--scale: study 'paper-table2' has no scale 'tpu'; its scales: cpu, offline"):
+        load_study("paper-table2", scale="tpu")
+    with pytest.raises(SpecError, match=r"scales\.cpu\.objective: unknown"):
+        parse_study({**VALID, "scales": {"cpu": {"objective": {"metric": "val/loss", "mode": "min"}}}})
+
+
+def test_a_grid_of_points_is_every_combination_once():
+    spec = {**VALID, "points": {"grid": ["model.kind", "train.truncation"]}}
+    spec["space"] = copy.deepcopy(VALID["space"])
+    spec["space"]["scientific"] = {"model.kind": {"choice": ["lstm", "transformer"]},
+                                   "train.truncation": {"choice": [None, 50]}}  # fmt: skip
+    del spec["space"]["nuisance"]["train.truncation"]
+    study = parse_study(spec)
+    # The Transformer has no truncation: its two combinations are one point.
+    assert [p.get("train.truncation", "-") for p in study.points] == [None, 50, "-"]
+    with pytest.raises(SpecError, match=r"points\.grid: 'train\.lr' is not a searched choice parameter"):
+        parse_study({**spec, "points": {"grid": ["train.lr"]}})
 
 
 def test_default_study_covers_the_three_lstm_kinds_with_six_or_more_trials():

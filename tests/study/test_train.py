@@ -94,5 +94,5 @@ def test_checkpoint_holds_only_plain_tensors(tmp_path, data_dir):
     assert main(["--config", str(QUICKSTART), "--out", str(out), "--data-dir", data_dir, "--smoke-test",
                  "--set", "model.kind=lstm"]) == 0  # fmt: skip
     state = torch.load(out / "checkpoint.pt", weights_only=True)
-    assert set(state) == {"model", "optimizer", "epoch", "history"}
+    assert set(state) == {"model", "optimizer", "scaler", "epoch", "history"}
     assert yaml.safe_load((out / "config.yaml").read_text())["model"]["kind"] == "lstm"

@@ -1,0 +1,151 @@
+"""`study.report` on sweep directories written here: the tables' numbers, the fits, the figures, the exclusions."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import stats
+
+from study.config import flatten, load_config
+from study.report import main
+from study.scaling import fit_power_law, mean_ci
+
+
+def _row(trial_id, status, overrides, *, test=None, val=0.5, peak=100.0, eval_peak=50.0, tps=1e5, reason=None,
+         epochs=3):  # fmt: skip
+    config = flatten(load_config(None, overrides))
+    history = [
+        {"epoch": e, "epochs": epochs, "val/accuracy": val * e / epochs, "peak_memory_mb": peak,
+         "eval_peak_memory_mb": eval_peak, "tokens_per_second": tps}
+        for e in range(1, (epochs if status == "COMPLETE" else 1) + 1)
+    ]  # fmt: skip
+    if test is not None and status == "COMPLETE":
+        history[-1]["test_accuracy"] = test
+    return {
+        "trial_id": trial_id, "status": status, "config": config, "params": {"train.seed": config["train.seed"]},
+        "history": history, "metrics": history[-1], "mlflow_run_id": f"run-{trial_id}", "reason": reason,
+    }  # fmt: skip
+
+
+def _sweep(tmp_path, rows, name="made-here"):
+    path = tmp_path / name
+    path.mkdir()
+    (path / "results.json").write_text(json.dumps(rows))
+    data = {"name": name, "study": "paper-table2", "spec": {"description": "rows written by the test"},
+            "objectives": [{"metric": "val/accuracy", "mode": "max"}], "command": "python -m study.sweep"}  # fmt: skip
+    (path / "sweep.json").write_text(json.dumps(data))
+    return path
+
+
+R300 = ["model.kind=r_lstm", "train.truncation=300", "data.name=mnist"]
+L300 = ["model.kind=lstm", "train.truncation=300", "data.name=mnist"]
+FASHION = ["model.kind=lstm", "train.truncation=null", "data.name=fashion_mnist"]
+
+
+def _assert_png_with_content(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("L"))
+    assert pixels.shape[0] > 100 and pixels.std() > 1, f"{path} is blank"
+
+
+def test_the_replication_table_holds_the_paper_our_mean_and_interval_and_excludes_unfinished_trials(tmp_path):
+    rows = [
+        *[_row(f"r{s}", "COMPLETE", [*R300, f"train.seed={s}"], test=t) for s, t in enumerate([0.95, 0.96, 0.97])],
+        _row("l0", "COMPLETE", L300, test=0.12),
+        _row("f0", "COMPLETE", FASHION, test=0.80),
+        # Better accuracies that must not count: stopped early, failed, still running.
+        _row("stopped", "STOPPED", [*R300, "train.seed=7"], test=0.99, reason="stopped early by the scheduler"),
+        _row("oom", "FAILED", [*R300, "train.seed=8"], reason="RuntimeError: CUDA out of memory. Tried to allocate"),
+        _row("running", "RUNNING", [*R300, "train.seed=9"]),
+    ]  # fmt: skip
+    sweep = _sweep(tmp_path, rows)
+    assert main(["--sweep", str(sweep), "--no-mlflow"]) == 0
+    report = (sweep / "report" / "report.md").read_text()
+    replication = report.split("## Replication of Table 2")[1].split("\n## ")[0]
+    table = {tuple(c.strip() for c in line.split("|")[1:3]): line.split("|")[3:6]
+             for line in replication.splitlines() if line.startswith("| ")}  # fmt: skip
+    half = stats.t.ppf(0.975, 2) * np.std([95, 96, 97], ddof=1) / math.sqrt(3)
+    paper, ours, diff = (c.strip() for c in table[("r-LSTM Truncate300", "mnist")])
+    assert (paper, ours, diff) == ("96.4", f"96.0 ± {half:.1f} (n=3)", "-0.4")
+    assert [c.strip() for c in table[("LSTM Truncate300", "mnist")]] == ["11.3", "12.0 (1 run)", "+0.7"]
+    assert [c.strip() for c in table[("LSTM Full BP", "cifar10 (stand-in: fashion_mnist)")]] == [
+        "58.8", "80.0 (1 run)", "+21.2"]  # fmt: skip
+    assert "run-r0, run-r1, run-r2" in replication and "run-stopped" not in replication and "run-oom" not in replication
+    # Each unfinished trial is listed with what happened to it.
+    assert "| stopped | r-LSTM Truncate300 | mnist | 784 | stopped | stopped early by the scheduler |" in report
+    assert "| oom | r-LSTM Truncate300 | mnist | 784 | did not fit | RuntimeError: CUDA out of memory." in report
+    assert "| running | r-LSTM Truncate300 | mnist | 784 | running |" in report
+    assert "- trials: 8 (1 running, 5 complete, 1 stopped, 1 failed)" in report
+    for figure in ("learning_curves.png", "pareto.png"):
+        _assert_png_with_content(sweep / "report" / figure)
+
+
+def test_scaling_plots_and_exponents_flat_for_truncation_linear_for_full_bptt(tmp_path):
+    long = ["data.name=mnist_long", "aux.segment_len=100", "aux.truncation=50", "data.batch_size=32"]
+    rows = []
+    for side in (16, 24, 32, 48):
+        steps = side * side
+        rows.append(_row(f"r{side}", "COMPLETE", [*long, f"data.image_size={side}", "model.kind=r_lstm",
+                                                  "train.truncation=50"], test=0.5, peak=240.0, eval_peak=30.0,
+                         tps=1e5))  # fmt: skip
+        rows.append(_row(f"f{side}", "COMPLETE", [*long, f"data.image_size={side}", "model.kind=lstm",
+                                                  "train.truncation=null"], test=0.4, peak=0.2 * steps,
+                         eval_peak=30.0, tps=1e5))  # fmt: skip
+    rows.append(_row("f64", "FAILED", [*long, "data.image_size=64", "model.kind=lstm", "train.truncation=null"],
+                     reason="MemoryError: cannot allocate"))  # fmt: skip
+    sweep = _sweep(tmp_path, rows)
+    assert main(["--sweep", str(sweep), "--no-mlflow", "--out", str(tmp_path / "out")]) == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    exponents = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:6]]
+                 for line in report.split("Fitted power laws")[1].splitlines() if line.startswith("| ")}  # fmt: skip
+    # training peak, evaluation peak, time per step (constant tokens/s: linear in T), lengths
+    assert exponents["r-LSTM Truncate50"] == ["0.00", "0.00", "1.00", "256, 576, 1024, 2304"]
+    assert exponents["LSTM Full BP"] == ["1.00", "0.00", "1.00", "256, 576, 1024, 2304"]
+    assert "Did not fit in memory: LSTM Full BP at 4096 steps." in report
+    for figure in ("accuracy_vs_length.png", "memory_vs_length.png", "eval_memory_vs_length.png",
+                   "step_time_vs_length.png"):  # fmt: skip
+        _assert_png_with_content(tmp_path / "out" / figure)
+
+
+def test_the_truncation_ablation_separates_runs_with_and_without_the_auxiliary_loss(tmp_path):
+    rows = [
+        _row(f"{kind}{k}{w}", "COMPLETE", [f"model.kind={kind}", f"train.truncation={k}", f"aux.weight={w}"],
+             test=0.1 + k / 1000)
+        for kind, w in (("r_lstm", 1.0), ("r_lstm", 0.0)) for k in (10, 100, 300)
+    ]  # fmt: skip
+    sweep = _sweep(tmp_path, rows)
+    assert main(["--sweep", str(sweep), "--no-mlflow"]) == 0
+    assert "![accuracy against truncation](truncation.png)" in (sweep / "report" / "report.md").read_text()
+    _assert_png_with_content(sweep / "report" / "truncation.png")
+
+
+def test_a_missing_sweep_is_named():
+    assert main(["--sweep", "/nonexistent/sweep", "--no-mlflow"]) == 2
+
+
+@pytest.mark.parametrize("exponent", [0.0, 0.5, 1.0, 2.0])
+def test_the_power_law_fit_recovers_a_known_exponent(exponent):
+    lengths = np.array([1024, 2048, 4096, 8192, 16384])
+    noise = np.exp(np.random.default_rng(0).normal(0, 0.01, len(lengths)))
+    fit = fit_power_law(lengths, 3.0 * lengths**exponent * noise)
+    assert fit.exponent == pytest.approx(exponent, abs=0.02) and fit.reliable and fit.lengths == 5
+    assert fit(4096) == pytest.approx(3.0 * 4096**exponent, rel=0.05)
+
+
+def test_a_fit_on_fewer_than_three_lengths_is_flagged():
+    fit = fit_power_law([1024, 1024, 4096], [10.0, 11.0, 40.0])
+    assert not fit.reliable and "only 2 lengths" in fit.describe()
+    with pytest.raises(ValueError, match="two different lengths"):
+        fit_power_law([1024, 1024], [1.0, 2.0])
+
+
+def test_mean_and_interval_over_seeds():
+    estimate = mean_ci([1.0, 2.0, 3.0])
+    assert estimate.mean == 2.0 and estimate.half_width == pytest.approx(stats.t.ppf(0.975, 2) / math.sqrt(3))
+    assert mean_ci([5.0]).describe() == "5.0 (1 run)"

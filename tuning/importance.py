@@ -1,0 +1,29 @@
+"""Optuna's parameter importances for a sweep, read from its storage (no Ray)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+
+OPTUNA_DB = "optuna.db"
+
+
+def storage_url(sweep_dir: Path) -> str:
+    return f"sqlite:///{(Path(sweep_dir) / OPTUNA_DB).resolve()}"
+
+
+def param_importances(sweep_dir: Path, study_name: str, objective: int = 0) -> dict[str, float]:
+    """Normalised importance of each searched parameter for objective `objective` (fANOVA over the complete
+    trials), most important first. ValueError where Optuna cannot say (too few trials, nothing varied)."""
+    if not (Path(sweep_dir) / OPTUNA_DB).exists():
+        raise ValueError(f"no Optuna storage at {Path(sweep_dir) / OPTUNA_DB}")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=study_name, storage=storage_url(sweep_dir))
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) < 3:
+        raise ValueError(f"{len(complete)} complete trials; importances need at least 3")
+    try:
+        return optuna.importance.get_param_importances(study, target=lambda t: t.values[objective])
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(str(err)) from err
