@@ -29,3 +29,9 @@ class DatasetInfo:
     load: Loader
     local_copy: str = ""  # what `python -m data.prepare NAME --source PATH` takes ("": no files to give)
     variable_length: bool = False  # text: examples differ in length, so batches carry their lengths
+
+    @property
+    def stands_in_for(self) -> str | None:
+        """The dataset this one replaces where that one cannot be had ('stand-in for cifar10' -> 'cifar10')."""
+        prefix = "stand-in for "
+        return self.kind.removeprefix(prefix) if self.kind.startswith(prefix) else None

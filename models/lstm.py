@@ -15,7 +15,14 @@ from models.config import AuxConfig, ModelConfig
 from models.embedding import TokenEmbedding
 from models.heads import FeedForwardHead
 
-CHUNK = 512  # steps per LSTM call in passes that keep only the final state (no-grad prefixes, evaluation)
+# Steps per LSTM call in passes that keep only the final state (no-grad prefixes, evaluation): what one call
+# allocates grows with its length. On GPU each call also costs launches, so calls are longer there; on CPU short
+# calls cost no time and keep memory flat from about 2,000 steps on (BENCHMARKS.md).
+CHUNK = {"cuda": 512, "cpu": 128}
+
+
+def default_chunk(tokens: torch.Tensor) -> int:
+    return CHUNK.get(tokens.device.type, CHUNK["cpu"])
 
 
 class LSTMClassifier(nn.Module):
@@ -53,13 +60,14 @@ class LSTMClassifier(nn.Module):
         self,
         tokens: torch.Tensor,
         state: tuple[torch.Tensor, torch.Tensor] | None = None,
-        chunk: int = CHUNK,
+        chunk: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The state after reading tokens (N, S[, C]) from `state`, in LSTM calls of at most `chunk` steps.
 
         A call's memory (its embeddings, gates and outputs; cuDNN's workspace) grows with its length, so long
         passes that need only the final state stay bounded in memory this way.
         """
+        chunk = chunk or default_chunk(tokens)
         for begin in range(0, tokens.shape[1], chunk):
             _, state = self.run(tokens[:, begin : begin + chunk], state)
         return state
@@ -71,7 +79,7 @@ class LSTMClassifier(nn.Module):
         starts: torch.Tensor,
         steps: torch.Tensor,
         state: tuple[torch.Tensor, torch.Tensor],
-        chunk: int = CHUNK,
+        chunk: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The state (h, c), each (N, H), after reading tokens[rows[i], starts[i] : starts[i] + steps[i]] from
         state[.][i]: every row its own number of steps, in one packed call per `chunk` steps.
@@ -79,6 +87,7 @@ class LSTMClassifier(nn.Module):
         tokens (B, T[, C]); rows (N,) on tokens' device; starts, steps (N,) CPU int64 with steps >= 1.
         """
         h, c = state
+        chunk = chunk or default_chunk(tokens)
         for begin in range(0, int(steps.max()), chunk):
             now = (steps - begin).clamp(0, chunk)
             active = (now > 0).nonzero()[:, 0]
@@ -96,13 +105,14 @@ class LSTMClassifier(nn.Module):
         return h, c
 
     def forward(
-        self, tokens: torch.Tensor, lengths: torch.Tensor | None = None, chunk: int = CHUNK
+        self, tokens: torch.Tensor, lengths: torch.Tensor | None = None, chunk: int | None = None
     ) -> torch.Tensor:
         """Class logits (B, classes) from the state after each example's last token, read in chunks of steps.
 
         tokens: (B, T) or (B, T, C); lengths: (B,) true lengths of right-padded sequences, or None (all T).
         Memory stays bounded in T: no (B, T, H) outputs are kept.
         """
+        chunk = chunk or default_chunk(tokens)
         if lengths is None:
             h, _ = self.advance(tokens, chunk=chunk)
             return self.classifier(h[0])

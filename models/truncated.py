@@ -26,7 +26,7 @@ import torch.nn.functional as F
 
 from models.config import AuxConfig, TrainConfig
 from models.losses import aux_token_loss, total_loss
-from models.lstm import CHUNK, LSTMClassifier
+from models.lstm import LSTMClassifier
 
 Phase = Literal["pretrain", "joint"]
 
@@ -108,13 +108,13 @@ def prefix_states(
     tokens: torch.Tensor,
     cuts: torch.Tensor,
     rows: torch.Tensor,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
     strategy: Strategy = "auto",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Detached main state after reading tokens[rows[i], :cuts[i]] (zeros for cut 0), each (N, H).
 
     `cuts` and `rows` are CPU int64 tensors of shape (N,). Both strategies give the same states and run LSTM calls
-    of at most `chunk` steps, so memory does not grow with T:
+    of at most `chunk` steps (default: `models.lstm.CHUNK` for the device), so memory does not grow with T:
     - "split": one pass over the whole batch, split at every distinct cut (N + 1 + T / chunk calls at most).
       On CPU its many short calls cost what one long call does.
     - "packed": each row advances from one of its cuts to the next in stages, all rows of a stage in one packed

@@ -45,6 +45,9 @@ def lines(
         for axis in (ax.xaxis, ax.yaxis):  # 400, not 4×10²
             axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
             axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        lengths = sorted({x for points in series.values() for x, _ in points})
+        if len(lengths) <= 8:
+            ax.set_xticks(lengths)  # the measured lengths themselves
         values = [y for points in series.values() for _, y in points]
         if max(values) < 2 * min(values):  # flat: a decade around it, so it reads as flat, not as noise
             ax.set_ylim(min(values) / 3, max(values) * 3)

@@ -11,6 +11,7 @@ tables; failed, stopped and unfinished ones are listed with their reasons.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
@@ -81,11 +82,9 @@ def load_trials(rows: Iterable[dict[str, Any]]) -> list[Trial]:
 
 
 def stand_in_of(dataset: str) -> str | None:
-    """The dataset this one stands in for, from the registry's `kind` ('stand-in for cifar10' -> 'cifar10')."""
     from data import DATASETS
 
-    kind = DATASETS[dataset].kind if dataset in DATASETS else ""
-    return kind.removeprefix("stand-in for ") if kind.startswith("stand-in for ") else None
+    return DATASETS[dataset].stands_in_for if dataset in DATASETS else None
 
 
 # --- sections: each returns Markdown lines and writes its figures to `out` --------------------------------------
@@ -120,7 +119,8 @@ def header(sweep: SweepInfo, trials: list[Trial]) -> list[str]:
 
 @dataclass(frozen=True)
 class Cell:
-    method: str
+    method: str  # Table 2's row
+    ran: str  # the method as run: the row, or a downscaled truncation of it ('r-LSTM Truncate50')
     column: str  # Table 2's dataset
     dataset: str  # what ran: the column's dataset or its stand-in
     paper: float
@@ -131,15 +131,16 @@ class Cell:
 def replication_cells(trials: list[Trial], metric: str, mode: str) -> list[Cell]:
     """Per Table 2 cell the sweep covers: among the configurations of that method and dataset, the one with the
     best mean objective, and its test accuracy over seeds."""
-    groups: dict[tuple[str, str], dict[tuple, list[Trial]]] = defaultdict(lambda: defaultdict(list))
+    groups: dict[tuple[str, str, str], dict[tuple, list[Trial]]] = defaultdict(lambda: defaultdict(list))
     for t in trials:
         column = t.dataset if t.dataset in COLUMNS else stand_in_of(t.dataset)
-        if t.status != "COMPLETE" or (t.method, column) not in TABLE2 or t.last("test_accuracy") is None:
+        row = table_row(t.method)
+        if t.status != "COMPLETE" or (row, column) not in TABLE2 or t.last("test_accuracy") is None:
             continue
         setting = tuple(sorted((k, str(v)) for k, v in t.config.items() if k != "train.seed"))
-        groups[(t.method, column)][setting].append(t)
+        groups[(row, t.method, column)][setting].append(t)
     cells = []
-    for (method, column), settings in groups.items():
+    for (method, ran, column), settings in groups.items():
 
         def score(group: list[Trial]) -> float:
             values = [t.last(metric) for t in group if t.last(metric) is not None]
@@ -149,9 +150,14 @@ def replication_cells(trials: list[Trial], metric: str, mode: str) -> list[Cell]
         best = max(settings.values(), key=score)
         estimate = mean_ci([100 * t.last("test_accuracy") for t in best])
         runs = tuple(t.row.get("mlflow_run_id", "") for t in best)
-        cells.append(Cell(method, column, best[0].dataset, TABLE2[(method, column)], estimate, runs))
+        cells.append(Cell(method, ran, column, best[0].dataset, TABLE2[(method, column)], estimate, runs))
     order = {name: i for i, name in enumerate(ROWS)}
-    return sorted(cells, key=lambda c: (COLUMNS.index(c.column), order[c.method]))
+    return sorted(cells, key=lambda c: (COLUMNS.index(c.column), order[c.method], c.ran))
+
+
+def table_row(method: str) -> str:
+    """Table 2's row for a method: itself, or Truncate300 for a truncation that a downscaled study shrank."""
+    return re.sub(r"Truncate\d+$", "Truncate300", method)
 
 
 def replication(trials: list[Trial], metric: str, mode: str) -> list[str]:
@@ -169,8 +175,9 @@ def replication(trials: list[Trial], metric: str, mode: str) -> list[str]:
     ]
     for c in cells:
         dataset = c.column if c.dataset == c.column else f"{c.column} (stand-in: {c.dataset})"
+        method = c.method if c.ran == c.method else f"{c.method} (ran as {c.ran})"
         lines.append(
-            f"| {c.method} | {dataset} | {c.paper:.1f} | {c.accuracy.describe()} | "
+            f"| {method} | {dataset} | {c.paper:.1f} | {c.accuracy.describe()} | "
             f"{c.accuracy.mean - c.paper:+.1f} | {', '.join(r for r in c.runs if r)} |"
         )
     return [*lines, ""]
@@ -298,7 +305,7 @@ def importances(sweep: SweepInfo, out: Path) -> list[str]:
         values = param_importances(sweep.path, sweep.data["name"])
     except ValueError as err:
         return ["## Parameter importances", "", f"Not computed: {err}.", ""]
-    plots.bars(out / "importances.png", values, xlabel="importance (fANOVA, normalised)",
+    plots.bars(out / "importances.png", values, xlabel="importance (Optuna's default evaluator, normalised)",
                title=f"What mattered for {sweep.data['objectives'][0]['metric']}")  # fmt: skip
     return ["## Parameter importances", "", "![parameter importances](importances.png)", ""]
 

@@ -78,15 +78,27 @@ def _study_and_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
 
 def _prepare_data(study: Study, data_dir: Path) -> str:
     """Prepare every dataset the space can reach, here and once (not racing in every trial); their checksums."""
+    from data import DATASETS, DatasetError
     from study.provenance import data_checksum
 
     names = {study.config_for({}).data.name}
     for param in study.space.params:
         if param.key == "data.name":
             names |= set(param.values)
-    return " ".join(
-        f"{name}:{data_checksum(study.config_for({'data.name': name}).data, data_dir)}" for name in sorted(names)
-    )
+    checksums = []
+    for name in sorted(names):
+        try:
+            checksums.append(f"{name}:{data_checksum(study.config_for({'data.name': name}).data, data_dir)}")
+        except DatasetError as err:
+            stand_ins = [n for n, info in DATASETS.items() if info.stands_in_for == name]
+            if not stand_ins:
+                raise
+            raise DatasetError(
+                f"{err}\nWhere {name} cannot be had, its stand-in {stand_ins[0]} can take its place: "
+                f"--set data.name={stand_ins[0]} for every trial, or a scale of the study that swaps it in "
+                "(paper-table2: --scale offline)"
+            ) from err
+    return " ".join(checksums)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -117,7 +117,10 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
     cfg = job.resolve(config)
     try:
         if plan["workers"] == 1:
-            _train_here(job, cfg, trial_dir / "run", objectives)
+            # Not inside the trial directory: Tune uploads that directory while the run replaces its files, and
+            # what the run writes reaches Tune as reported checkpoints and metrics anyway.
+            with tempfile.TemporaryDirectory(prefix="auxlstm-trial-") as out:
+                _train_here(job, cfg, Path(out), objectives)
         else:
             _train_on_workers(job, cfg, plan, context.get_trial_id())
     except (FloatingPointError, TrialDiverged) as err:

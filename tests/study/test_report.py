@@ -149,3 +149,12 @@ def test_mean_and_interval_over_seeds():
     estimate = mean_ci([1.0, 2.0, 3.0])
     assert estimate.mean == 2.0 and estimate.half_width == pytest.approx(stats.t.ppf(0.975, 2) / math.sqrt(3))
     assert mean_ci([5.0]).describe() == "5.0 (1 run)"
+
+
+def test_a_downscaled_truncation_fills_the_truncate300_row_and_says_so(tmp_path):
+    rows = [_row("r50", "COMPLETE", ["model.kind=r_lstm", "train.truncation=50", "data.image_size=14",
+                                      "aux.segment_len=100", "aux.truncation=50"], test=0.5)]  # fmt: skip
+    sweep = _sweep(tmp_path, rows)
+    assert main(["--sweep", str(sweep), "--no-mlflow"]) == 0
+    report = (sweep / "report" / "report.md").read_text()
+    assert "| r-LSTM Truncate300 (ran as r-LSTM Truncate50) | mnist | 96.4 | 50.0 (1 run) | -46.4 |" in report

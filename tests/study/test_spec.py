@@ -262,3 +262,18 @@ def test_default_study_covers_the_three_lstm_kinds_with_six_or_more_trials():
 def test_config_error_is_the_base_of_spec_error():
     assert issubclass(SpecError, ConfigError)
     assert Path(SPECS_DIR).is_dir()
+
+
+def test_a_dataset_that_cannot_be_had_is_refused_naming_its_stand_in(monkeypatch, tmp_path):
+    import study.provenance
+    from data import DatasetError
+    from study.sweep import _prepare_data
+
+    def unavailable(data, data_dir):
+        raise DatasetError(f"could not download {data.name}")
+
+    monkeypatch.setattr(study.provenance, "data_checksum", unavailable)
+    with pytest.raises(DatasetError, match=r"(?s)could not download cifar10.*stand-in fashion_mnist.*data\.name="):
+        _prepare_data(parse_study(_with("base/data/name", "cifar10")), tmp_path)
+    with pytest.raises(DatasetError, match=r"^could not download mnist$"):  # no stand-in: the error as it was
+        _prepare_data(parse_study(VALID), tmp_path)

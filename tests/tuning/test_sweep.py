@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 
 from study.config import load_config
 from study.export import main as export_main
+from study.report import main as report_main
 from study.train import main as train_main
 
 pytestmark = pytest.mark.slow
@@ -126,6 +127,22 @@ def test_export_reproduces_the_exported_trials_config_through_study_train(smoke,
     assert (out / "config.yaml").read_text() == trial_config
     assert load_config(out / "config.yaml") == load_config(best["config_file"])
     assert "| 1 |" in (tmp_path / "export" / "summary.md").read_text()
+
+
+def test_the_report_of_a_real_sweep_lists_its_trials_and_lands_in_the_parent_run(smoke):
+    cwd, _ = smoke
+    sweep_dir = cwd / "sweeps" / "smoke"
+    assert report_main(["--sweep", str(sweep_dir), "--top-k", "3"]) == 0
+    report = (sweep_dir / "report" / "report.md").read_text()
+    rows = json.loads((sweep_dir / "results.json").read_text())
+    best = max(rows, key=lambda r: r["metrics"]["val/accuracy"])
+    assert f"| {best['trial_id']} |" in report.split("## Best configurations")[1].splitlines()[4]  # ranked first
+    assert {"r-LSTM Truncate50", "LSTM Truncate50", "p-LSTM Truncate50"} <= {c.strip() for c in report.split("|")}
+    assert (sweep_dir / "report" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
+    parents, _ = _runs(f"sqlite:///{cwd / 'mlflow.db'}", "auxlstm-default")
+    client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
+    logged = {a.path for a in client.list_artifacts(parents[0].info.run_id, "report")}
+    assert {"report/report.md", "report/learning_curves.png"} <= logged
 
 
 def _free_port() -> int:
