@@ -224,6 +224,7 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace)
     print(f"exports: {sweep.path / 'export'} (summary.md, {len(summary['top'])} config(s))")
     print(f"MLflow UI: {ui_command(data['tracking_uri'])}   (experiment auxlstm-{study.name})")
     print(f"Optuna dashboard: optuna-dashboard sqlite:///{sweep.path / 'optuna.db'}")
+    print(f"report: python -m study.report --sweep {sweep.path}")
     return 0 if best else 1
 
 

@@ -81,6 +81,7 @@ def test_smoke_sweep_logs_one_parent_and_three_nested_children_to_sqlite(smoke):
     uri = f"sqlite:///{cwd / 'mlflow.db'}"
     assert f"mlflow ui --backend-store-uri {uri}" in result.stdout
     assert "best trial" in result.stdout and "exports:" in result.stdout
+    assert f"report: python -m study.report --sweep {cwd / 'sweeps' / 'smoke'}" in result.stdout
     parents, children = _runs(uri, "auxlstm-default")
     assert len(parents) == 1 and len(children) == 3
     parent = parents[0]
