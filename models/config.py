@@ -60,9 +60,9 @@ class TrainConfig:
     # defaults are 0.9 and 1e-10 (and which adds epsilon inside the square root) (docs/method.md Q14).
     rmsprop_alpha: float = 0.99
     rmsprop_eps: float = 1e-8
-    # Learning rate per epoch (docs/method.md Q14): `none` keeps `lr`; `halve` lowers it smoothly to lr / 2 over
-    # the auxiliary pretraining, then starts joint training at `lr` and halves it after every `lr_halve_every`
-    # of the joint epochs (the community reimplementation's schedule, 0.3).
+    # Learning rate per epoch (docs/method.md Q14): `none` keeps `lr`; `halve` lowers it smoothly towards lr / 2
+    # over the P auxiliary pretraining epochs (lr * 0.5^(e/P)), then starts joint training at `lr` and halves it
+    # after every `lr_halve_every` of the joint epochs, rounded (the community reimplementation's schedule, 0.3).
     lr_schedule: Literal["none", "halve"] = "none"
     lr_halve_every: float = 0.3
     grad_clip: float | None = 1.0  # global norm (docs/method.md)

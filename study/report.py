@@ -5,7 +5,8 @@ Writes `report.md` and its PNGs to --out (default SWEEP/report), then logs them 
 Sections appear where the sweep has the data for them: the replication of the paper's Table 2, cost and accuracy
 against sequence length with fitted power laws, the truncation ablation, learning curves, the accuracy / memory
 Pareto front, Optuna's parameter importances and the best configurations. Only COMPLETE trials enter fits and
-tables; failed, stopped and unfinished ones are listed with their reasons.
+tables (learning curves also draw trials stopped early); failed, stopped and unfinished ones are listed with
+their reasons.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from study.sweep_dir import SweepInfo, find_sweep
 
 OUT_OF_MEMORY = ("out of memory", "outofmemory", "memoryerror", "cannot allocate memory")
 MAX_CURVES = 12  # learning curves drawn: the best trials, so that the legend stays readable
+FIGURES = (
+    "accuracy_vs_length.png", "memory_vs_length.png", "eval_memory_vs_length.png", "step_time_vs_length.png",
+    "truncation.png", "learning_curves.png", "pareto.png", "importances.png",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -132,9 +137,10 @@ def replication_cells(trials: list[Trial], metric: str, mode: str) -> list[Cell]
     """Per Table 2 cell the sweep covers: among the configurations of that method and dataset, the one with the
     best mean objective, and its test accuracy over seeds."""
     groups: dict[tuple[str, str, str], dict[tuple, list[Trial]]] = defaultdict(lambda: defaultdict(list))
+    complete = [t for t in trials if t.status == "COMPLETE"]
     for t in trials:
         column = t.dataset if t.dataset in COLUMNS else stand_in_of(t.dataset)
-        row = table_row(t.method)
+        row = table_row(t, complete)
         if t.status != "COMPLETE" or (row, column) not in TABLE2 or t.last("test_accuracy") is None:
             continue
         setting = tuple(sorted((k, str(v)) for k, v in t.config.items() if k != "train.seed"))
@@ -144,7 +150,9 @@ def replication_cells(trials: list[Trial], metric: str, mode: str) -> list[Cell]
 
         def score(group: list[Trial]) -> float:
             values = [t.last(metric) for t in group if t.last(metric) is not None]
-            mean = sum(values) / len(values) if values else float("-inf")
+            if not values:
+                return float("-inf")
+            mean = sum(values) / len(values)
             return mean if mode == "max" else -mean
 
         best = max(settings.values(), key=score)
@@ -155,9 +163,15 @@ def replication_cells(trials: list[Trial], metric: str, mode: str) -> list[Cell]
     return sorted(cells, key=lambda c: (COLUMNS.index(c.column), order[c.method], c.ran))
 
 
-def table_row(method: str) -> str:
-    """Table 2's row for a method: itself, or Truncate300 for a truncation that a downscaled study shrank."""
-    return re.sub(r"Truncate\d+$", "Truncate300", method)
+def table_row(trial: Trial, complete: list[Trial]) -> str:
+    """Table 2's row for a trial: its method, or Truncate300 for the one truncation a downscaled study used in its
+    place (the only truncation of that model on that dataset in the sweep; an ablation's many are not mapped)."""
+    if not re.search(r"Truncate\d+$", trial.method):
+        return trial.method
+    kind = trial.method.rsplit(" ", 1)[0]
+    used = {t.method for t in complete if t.dataset == trial.dataset and t.method.rsplit(" ", 1)[0] == kind}
+    truncated = {m for m in used if re.search(r"Truncate\d+$", m)}
+    return re.sub(r"Truncate\d+$", "Truncate300", trial.method) if truncated == {trial.method} else trial.method
 
 
 def replication(trials: list[Trial], metric: str, mode: str) -> list[str]:
@@ -184,8 +198,15 @@ def replication(trials: list[Trial], metric: str, mode: str) -> list[str]:
 
 
 def fits_by_method(trials: list[Trial], value) -> dict[str, PowerLaw]:
-    points = _series(trials, lambda t: t.length, value)
+    points = _series(trials, lambda t: t.length, value, _labeller(trials))
     return {m: fit_power_law(*zip(*p)) for m, p in points.items() if len({x for x, _ in p}) >= 2}
+
+
+def _labeller(trials: list[Trial], base=lambda t: t.method):
+    """Series labels: `base`, with the dataset added when the trials span several (never averaged together)."""
+    if len({t.dataset for t in trials}) > 1:
+        return lambda t: f"{base(t)} on {t.dataset}"
+    return base
 
 
 def _series(trials: list[Trial], x, y, label=lambda t: t.method) -> dict[str, list[tuple[float, float]]]:
@@ -202,7 +223,8 @@ def scaling(trials: list[Trial], out: Path) -> list[str]:
     if len({t.length for t in complete}) < 2:
         return []
     lines = ["## Sequence length", ""]
-    accuracy = _series(complete, lambda t: t.length, lambda t: _percent(t.last("test_accuracy")))
+    series_label = _labeller(complete)
+    accuracy = _series(complete, lambda t: t.length, lambda t: _percent(t.last("test_accuracy")), series_label)
     if accuracy:
         plots.lines(out / "accuracy_vs_length.png", accuracy, xlabel="sequence length (steps)",
                     ylabel="test accuracy (%)", title="Accuracy against length")  # fmt: skip
@@ -216,14 +238,14 @@ def scaling(trials: list[Trial], out: Path) -> list[str]:
     for label, (file, value) in costs.items():
         fits = fits_by_method(complete, value)
         exponents[label] = fits
-        series = _series(complete, lambda t: t.length, value)
+        series = _series(complete, lambda t: t.length, value, series_label)
         if not series:
             continue
         shown = {m: (f, f"exponent {f.describe()}") for m, f in fits.items()}
         plots.lines(out / file, series, xlabel="sequence length (steps)", ylabel=label, log=True, fits=shown,
                     title=f"{label[0].upper()}{label[1:]} against length (log-log)")  # fmt: skip
         lines += [f"![{label} against length]({file})", ""]
-    methods = sorted({m for fits in exponents.values() for m in fits})
+    methods = sorted({m for fits in exponents.values() for m in fits})  # labels: method[ on dataset]
     if methods:
         lines += [
             "Fitted power laws, value ∝ length^exponent (least squares in log-log space; 0 is flat, 1 linear):",
@@ -233,7 +255,7 @@ def scaling(trials: list[Trial], out: Path) -> list[str]:
         ]
         for m in methods:
             cells = [exponents[label][m].describe() if m in exponents[label] else "-" for label in costs]
-            lengths = sorted({t.length for t in complete if t.method == m})
+            lengths = sorted({t.length for t in complete if series_label(t) == m})
             lines.append(f"| {m} | " + " | ".join(cells) + f" | {', '.join(map(str, lengths))} |")
         lines.append("")
     unfit = sorted({(t.method, t.length) for t in trials if t.did_not_fit})
@@ -247,9 +269,13 @@ def truncation_ablation(trials: list[Trial], out: Path) -> list[str]:
     if len({t.config.get("train.truncation") for t in complete}) < 2:
         return []
 
-    def label(t: Trial) -> str:
+    def kind(t: Trial) -> str:
         name = t.method.split(" ")[0]
         return f"{name}, auxiliary weight 0" if t.config.get("aux.weight") == 0 and name != "LSTM" else name
+
+    label = _labeller(complete, kind)
+    if len({t.length for t in complete}) > 1:  # a length study varies truncation too: one series per length
+        label = _labeller(complete, lambda t: f"{kind(t)} at {t.length} steps")
 
     def truncation(t: Trial) -> int:
         value = t.config.get("train.truncation")
@@ -263,16 +289,18 @@ def truncation_ablation(trials: list[Trial], out: Path) -> list[str]:
 
 def learning_curves(trials: list[Trial], out: Path, metric: str, mode: str) -> list[str]:
     shown = rank([t.row for t in trials], metric, mode, statuses=("COMPLETE", "STOPPED"))[:MAX_CURVES]
-    series = {
+    series = {  # joint epochs only: pretraining has no supervised signal (its main loss is 0)
         f"{row['trial_id']} {method_of(row['config'])}": [
-            (h["epoch"], h[metric]) for h in row.get("history", []) if isinstance(h.get(metric), (int, float))
+            (h.get("supervised_epoch", h["epoch"]), h[metric])
+            for h in row.get("history", [])
+            if h.get("supervised_epoch", h["epoch"]) > 0 and isinstance(h.get(metric), (int, float))
         ]
         for row in shown
     }
     series = {k: v for k, v in series.items() if v}
     if not series:
         return []
-    plots.lines(out / "learning_curves.png", series, xlabel="epoch", ylabel=metric,
+    plots.lines(out / "learning_curves.png", series, xlabel="supervised epoch", ylabel=metric,
                 title=f"Learning curves (best {len(series)} trials)")  # fmt: skip
     return ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
 
@@ -335,11 +363,11 @@ def _percent(value: float | None) -> float | None:
     return None if value is None else 100 * value
 
 
-def write_report(sweep: SweepInfo, out: Path, *, top_k: int = 3) -> Path:
-    """Write out/report.md and its figures; returns the report's path."""
+def write_report(sweep: SweepInfo, out: Path, *, top_k: int = 3) -> list[Path]:
+    """Write out/report.md and its figures; returns their paths, the report first."""
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.png"):
-        old.unlink()  # figures of an earlier report that this one may not draw
+    for name in FIGURES:
+        (out / name).unlink(missing_ok=True)  # an earlier report's, which this one may not draw
     trials = load_trials(load_rows(sweep.path))
     objective = sweep.data["objectives"][0]
     metric, mode = objective["metric"], objective["mode"]
@@ -353,7 +381,7 @@ def write_report(sweep: SweepInfo, out: Path, *, top_k: int = 3) -> Path:
     lines += best_configs(trials, metric, mode, top_k)
     path = out / "report.md"
     path.write_text("\n".join(lines))
-    return path
+    return [path, *(out / name for name in FIGURES if (out / name).exists())]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -366,17 +394,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         sweep = find_sweep(args.sweep, args.sweeps_dir)
-        path = write_report(sweep, args.out or sweep.path / "report", top_k=args.top_k)
+        files = write_report(sweep, args.out or sweep.path / "report", top_k=args.top_k)
     except (FileNotFoundError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"report: {path}")
+    print(f"report: {files[0]}")
     run_id, uri = sweep.data.get("mlflow_parent_run_id"), sweep.data.get("tracking_uri")
     if args.mlflow and run_id and uri:
-        from tuning.tracking import TrackingError, log_directory
+        from tuning.tracking import TrackingError, log_paths
 
         try:
-            log_directory(uri, run_id, path.parent, "report")
+            log_paths(uri, run_id, files, "report")
         except TrackingError as err:
             print(f"error: the report is written, but not logged to MLflow: {err}", file=sys.stderr)
             return 1

@@ -113,7 +113,8 @@ def write_results(out: Path, history: list[dict[str, Any]], test_accuracy: float
         "train_loss": last["train/loss"],
         "tokens_per_second": last["tokens_per_second"],
         "peak_memory_mb": max(h["peak_memory_mb"] for h in history),
-        "eval_peak_memory_mb": max(h.get("eval_peak_memory_mb", 0.0) for h in history),
+        "eval_peak_memory_mb": max((h["eval_peak_memory_mb"] for h in history if "eval_peak_memory_mb" in h),
+                                   default=None),  # None with data.validation: none
         "wall_seconds": wall,
         "epochs": last["epoch"],
         **extra,

@@ -166,9 +166,12 @@ def apply_scale(raw: Mapping[str, Any], scale: str | None) -> dict[str, Any]:
         known = ", ".join(sorted(scales)) or "none"
         raise SpecError(f"--scale: study {raw.get('name')!r} has no scale {scale!r}; its scales: {known}")
     overlay = scales[scale]
-    spec = _merged(spec, {k: v for k, v in overlay.items() if k not in ("set", "description")})
+    spec = _merged(spec, {k: v for k, v in overlay.items() if k not in ("set", "description", "space")})
     fixed = dict(_mapping(overlay.get("set"), f"scales.{scale}.set"))
     space = {role: dict(_mapping(entries, f"space.{role}")) for role, entries in spec.get("space", {}).items()}
+    for role, entries in _mapping(overlay.get("space"), f"scales.{scale}.space").items():
+        # A domain is replaced whole: {choice: …} over {float: …, log: …} must not keep `log`.
+        space[role] = {**space.get(role, {}), **_mapping(entries, f"scales.{scale}.space.{role}")}
     for role in ROLES:
         for key in fixed:
             space.get(role, {}).pop(key, None)
@@ -272,6 +275,9 @@ def parse_study(
     _check_ranges(space, base_tree, fixed)
 
     objectives = _objectives(raw)
+    val_objectives = [o.metric for o in objectives if o.metric.startswith("val/") or o.metric == "eval_peak_memory_mb"]
+    if "data.validation" in params and val_objectives:
+        raise SpecError(f"space: data.validation is searched, but {val_objectives[0]} needs a validation split")
     if base_cfg.data.validation == "none":
         for objective in objectives:
             if objective.metric.startswith("val/") or objective.metric == "eval_peak_memory_mb":
@@ -303,7 +309,7 @@ def parse_study(
     )
     study = _with_fixed(study, fixed)
     points = _points(raw.get("points"), study, cli, fixed)
-    if trials is None and "trials" not in raw and points:  # a grid or list of points: run exactly those
+    if trials is None and "trials" not in raw and raw.get("points") is not None:  # run exactly the given points
         study = dataclasses.replace(study, trials=min(len(points), SMOKE_TRIALS) if smoke else len(points))
     if study.scheduler.kind == "asha" and study.scheduler.grace_period > study.max_supervised_epochs:
         if not smoke:

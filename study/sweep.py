@@ -96,7 +96,7 @@ def _prepare_data(study: Study, data_dir: Path) -> str:
             raise DatasetError(
                 f"{err}\nWhere {name} cannot be had, its stand-in {stand_ins[0]} can take its place: "
                 f"--set data.name={stand_ins[0]} for every trial, or a scale of the study that swaps it in "
-                "(paper-table2: --scale offline)"
+                "(see the spec's scales)"
             ) from err
     return " ".join(checksums)
 

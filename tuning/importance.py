@@ -21,7 +21,10 @@ def param_importances(sweep_dir: Path, study_name: str, objective: int = 0) -> d
     if not (Path(sweep_dir) / OPTUNA_DB).exists():
         raise ValueError(f"no Optuna storage at {Path(sweep_dir) / OPTUNA_DB}")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=study_name, storage=storage_url(sweep_dir))
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage_url(sweep_dir))
+    except Exception as err:  # KeyError for a missing study, the database's own errors for a damaged file
+        raise ValueError(f"no Optuna study {study_name!r} readable in {Path(sweep_dir) / OPTUNA_DB} ({err})") from err
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if len(complete) < 3:
         raise ValueError(f"{len(complete)} complete trials; importances need at least 3")

@@ -146,11 +146,12 @@ def default_uri(directory: Path) -> str:
     return f"sqlite:///{(directory / 'mlflow.db').resolve()}"
 
 
-
-def log_directory(uri: str, run_id: str, directory: Path, artifact_path: str) -> None:
-    """Log every file of `directory` to an existing run, under `artifact_path`."""
+def log_paths(uri: str, run_id: str, paths: list[Path], artifact_path: str) -> None:
+    """Log files to an existing run, under `artifact_path`."""
     check_reachable(uri)
     try:
-        MlflowClient(tracking_uri=uri).log_artifacts(run_id, str(directory), artifact_path)
+        client = MlflowClient(tracking_uri=uri)
+        for path in paths:
+            client.log_artifact(run_id, str(path), artifact_path)
     except Exception as err:  # MLflow raises its own and the storage's errors
         raise TrackingError(f"MLflow at {uri} refused the artifacts of run {run_id}: {err}") from err

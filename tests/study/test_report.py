@@ -158,3 +158,36 @@ def test_a_downscaled_truncation_fills_the_truncate300_row_and_says_so(tmp_path)
     assert main(["--sweep", str(sweep), "--no-mlflow"]) == 0
     report = (sweep / "report" / "report.md").read_text()
     assert "| r-LSTM Truncate300 (ran as r-LSTM Truncate50) | mnist | 96.4 | 50.0 (1 run) | -46.4 |" in report
+
+
+def test_an_ablations_truncations_stay_off_table_2_and_datasets_are_never_averaged_together(tmp_path):
+    rows = [
+        _row(f"{d}{k}", "COMPLETE", [f"data.name={d}", "model.kind=lstm", f"train.truncation={k}"], test=0.1 + k / 1e3)
+        for d in ("mnist", "pmnist") for k in (10, 100, 300)
+    ]  # fmt: skip
+    sweep = _sweep(tmp_path, rows)
+    (sweep / "report").mkdir()
+    (sweep / "report" / "keep.png").write_bytes(b"not the report's")
+    assert main(["--sweep", str(sweep), "--no-mlflow"]) == 0
+    report = (sweep / "report" / "report.md").read_text()
+    replication = report.split("## Replication of Table 2")[1].split("\n## ")[0]
+    assert "ran as" not in replication  # Truncate10 and Truncate100 are not passed off as Truncate300
+    assert "| LSTM Truncate300 | mnist | 11.3 | 40.0 (1 run) | +28.7 |" in replication
+    assert "| LSTM Truncate300 | pmnist | 88.8 | 40.0 (1 run) | -48.8 |" in replication
+    assert (sweep / "report" / "keep.png").read_bytes() == b"not the report's"  # only its own figures go
+    assert "Not computed: no Optuna storage" in report
+
+
+def test_a_minimised_objective_picks_the_lowest_and_a_group_without_values_never_wins(tmp_path):
+    rows = [
+        _row("low", "COMPLETE", [*R300, "train.lr=0.001"], test=0.90, val=0.2),
+        _row("high", "COMPLETE", [*R300, "train.lr=0.002"], test=0.50, val=0.9),
+        {**_row("none", "COMPLETE", [*R300, "train.lr=0.003"], test=0.10), "metrics": {"test_accuracy": 0.1}},
+    ]
+    sweep = _sweep(tmp_path, rows)
+    data = json.loads((sweep / "sweep.json").read_text())
+    data["objectives"] = [{"metric": "val/accuracy", "mode": "min"}]
+    (sweep / "sweep.json").write_text(json.dumps(data))
+    assert main(["--sweep", str(sweep), "--no-mlflow"]) == 0
+    assert "| r-LSTM Truncate300 | mnist | 96.4 | 90.0 (1 run) | -6.4 | run-low |" in (
+        sweep / "report" / "report.md").read_text()  # fmt: skip

@@ -277,3 +277,24 @@ def test_a_dataset_that_cannot_be_had_is_refused_naming_its_stand_in(monkeypatch
         _prepare_data(parse_study(_with("base/data/name", "cifar10")), tmp_path)
     with pytest.raises(DatasetError, match=r"^could not download mnist$"):  # no stand-in: the error as it was
         _prepare_data(parse_study(VALID), tmp_path)
+
+
+def test_without_trials_or_points_a_spec_runs_ten_trials():
+    spec = {k: v for k, v in VALID.items() if k != "trials"}
+    assert parse_study(spec).trials == 10
+
+
+def test_a_scale_replaces_a_domain_whole_and_a_searched_validation_split_is_refused_with_a_val_objective():
+    spec = {**VALID, "scales": {"small": {"space": {"nuisance": {"train.lr": {"choice": [1e-3, 3e-3]}}}}}}
+    study = load_study_from(spec, "small")
+    lr = next(p for p in study.space.params if p.key == "train.lr")
+    assert (lr.kind, lr.values, lr.log) == ("choice", (1e-3, 3e-3), False)
+    searched = _with("space/scientific/data.validation", {"choice": ["holdout", "none"]})
+    with pytest.raises(SpecError, match=r"data\.validation is searched, but val/accuracy needs a validation split"):
+        parse_study(searched)
+
+
+def load_study_from(raw, scale):
+    from study.spec import apply_scale
+
+    return parse_study(apply_scale(copy.deepcopy(raw), scale))
