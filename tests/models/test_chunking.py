@@ -123,3 +123,23 @@ def test_the_step_with_packed_prefixes_equals_the_split_one(monkeypatch, kind, v
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
     for a, b in zip(split_grads, packed_grads):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+
+
+def test_under_bf16_autocast_both_strategies_agree_to_bf16_rounding():
+    """The packed pass keeps its states in fp32 buffers while the LSTM runs in bf16: the round trip is exact, so
+    only the kernels' rounding separates it from the split pass (GPUs take the same path with fp16 too)."""
+    torch.manual_seed(0)
+    model = build_model(
+        dataclasses.replace(TINY_MODEL, kind="r_lstm"), TINY_AUX, vocab_size=VOCAB, num_classes=CLASSES,
+        seq_len=SEQ_LEN,
+    )  # fmt: skip
+    tokens = _tokens()
+    cuts, rows = torch.tensor([0, 12, 7, 7, 3, 11, 1, 12, 3, 5]), torch.tensor([0, 1, 2, 3, 0, 2, 1, 3, 0, 0])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        split = prefix_states(model, tokens, cuts, rows, chunk=4, strategy="split")
+        packed = prefix_states(model, tokens, cuts, rows, chunk=4, strategy="packed")
+    reference = _reference_states(model.double(), tokens, cuts, rows)
+    for s, p, r in zip(split, packed, reference):
+        assert s.dtype == p.dtype == torch.float32
+        torch.testing.assert_close(p.double(), s.double(), rtol=0, atol=2e-2)
+        torch.testing.assert_close(p.double(), r, rtol=0, atol=3e-2)  # and both near the float64 states
