@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from models import AuxConfig, ModelConfig, TrainConfig, build_model
-from models.loop import autocast, compute_losses, resolve_device
+from models.loop import autocast, compute_losses, loss_scaler, resolve_device
 from models.metrics import PeakMemory
 from models.truncated import aux_window_cuts, auxiliary_window, prefix_states, sample_anchors
 
@@ -125,7 +125,7 @@ def build_step(name: str, seq_len: int, segment: int, batch: int, device: torch.
     gen = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, 256, (batch, seq_len), generator=gen).to(device)
     labels = torch.randint(0, 10, (batch,), generator=gen).to(device)
-    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+    scaler = loss_scaler(device, train)
 
     def step(record=lambda compute: compute()) -> None:
         with autocast(device, precision):

@@ -138,23 +138,24 @@ def replication_cells(trials: list[Trial], metric: str, mode: str) -> list[Cell]
     best mean objective, and its test accuracy over seeds."""
     groups: dict[tuple[str, str, str], dict[tuple, list[Trial]]] = defaultdict(lambda: defaultdict(list))
     complete = [t for t in trials if t.status == "COMPLETE"]
-    for t in trials:
+    table_row = table_rows(complete)
+    for t in complete:
         column = t.dataset if t.dataset in COLUMNS else stand_in_of(t.dataset)
-        row = table_row(t, complete)
-        if t.status != "COMPLETE" or (row, column) not in TABLE2 or t.last("test_accuracy") is None:
+        row = table_row(t)
+        if (row, column) not in TABLE2 or t.last("test_accuracy") is None:
             continue
         setting = tuple(sorted((k, str(v)) for k, v in t.config.items() if k != "train.seed"))
         groups[(row, t.method, column)][setting].append(t)
+
+    def score(group: list[Trial]) -> float:
+        values = [t.last(metric) for t in group if t.last(metric) is not None]
+        if not values:
+            return float("-inf")
+        mean = sum(values) / len(values)
+        return mean if mode == "max" else -mean
+
     cells = []
     for (method, ran, column), settings in groups.items():
-
-        def score(group: list[Trial]) -> float:
-            values = [t.last(metric) for t in group if t.last(metric) is not None]
-            if not values:
-                return float("-inf")
-            mean = sum(values) / len(values)
-            return mean if mode == "max" else -mean
-
         best = max(settings.values(), key=score)
         estimate = mean_ci([100 * t.last("test_accuracy") for t in best])
         runs = tuple(t.row.get("mlflow_run_id", "") for t in best)
@@ -163,15 +164,23 @@ def replication_cells(trials: list[Trial], metric: str, mode: str) -> list[Cell]
     return sorted(cells, key=lambda c: (COLUMNS.index(c.column), order[c.method], c.ran))
 
 
-def table_row(trial: Trial, complete: list[Trial]) -> str:
-    """Table 2's row for a trial: its method, or Truncate300 for the one truncation a downscaled study used in its
+TRUNCATED = re.compile(r"Truncate\d+$")
+
+
+def table_rows(complete: list[Trial]):
+    """Trial -> Table 2's row: its method, or Truncate300 for the one truncation a downscaled study used in its
     place (the only truncation of that model on that dataset in the sweep; an ablation's many are not mapped)."""
-    if not re.search(r"Truncate\d+$", trial.method):
+    truncations: dict[tuple[str, str], set[str]] = defaultdict(set)  # (dataset, model) -> truncated methods
+    for t in complete:
+        if TRUNCATED.search(t.method):
+            truncations[(t.dataset, t.method.rsplit(" ", 1)[0])].add(t.method)
+
+    def row(trial: Trial) -> str:
+        if truncations.get((trial.dataset, trial.method.rsplit(" ", 1)[0])) == {trial.method}:
+            return TRUNCATED.sub("Truncate300", trial.method)
         return trial.method
-    kind = trial.method.rsplit(" ", 1)[0]
-    used = {t.method for t in complete if t.dataset == trial.dataset and t.method.rsplit(" ", 1)[0] == kind}
-    truncated = {m for m in used if re.search(r"Truncate\d+$", m)}
-    return re.sub(r"Truncate\d+$", "Truncate300", trial.method) if truncated == {trial.method} else trial.method
+
+    return row
 
 
 def replication(trials: list[Trial], metric: str, mode: str) -> list[str]:

@@ -142,7 +142,7 @@ def load_study(
     scale: str | None = None,
 ) -> Study:
     """The checked study of a spec name (under study/specs/) or path, at `scale`, with CLI changes applied."""
-    return parse_study(apply_scale(read_spec(find_spec(name_or_path)), scale), overrides, trials=trials, smoke=smoke)
+    return parse_study(read_spec(find_spec(name_or_path)), overrides, trials=trials, smoke=smoke, scale=scale)
 
 
 def apply_scale(raw: Mapping[str, Any], scale: str | None) -> dict[str, Any]:
@@ -199,14 +199,19 @@ def _merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, An
 
 
 def parse_study(
-    raw: Mapping[str, Any], overrides: list[str] = (), *, trials: int | None = None, smoke: bool = False
+    raw: Mapping[str, Any],
+    overrides: list[str] = (),
+    *,
+    trials: int | None = None,
+    smoke: bool = False,
+    scale: str | None = None,
 ) -> Study:
-    """Check a raw spec and build its Study.
+    """Check a raw spec and build its Study at `scale` (see `apply_scale`; the Study's `raw` is the scaled spec).
 
     `overrides` (`--set KEY=VALUE`) fix config keys: a key the spec searches leaves the space, and first
     points that disagree with it are dropped. `smoke` fixes 1 epoch on 256 examples and at most 3 trials.
     """
-    raw = apply_scale(raw, None)  # a scale was applied by now, if any
+    raw = apply_scale(raw, scale)
     unknown = sorted(set(raw) - set(TOP_KEYS))
     if unknown:
         raise SpecError(f"unknown key {unknown[0]!r}; valid keys: {', '.join(TOP_KEYS)}")

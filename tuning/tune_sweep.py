@@ -193,7 +193,7 @@ def _searcher(plan: SweepPlan) -> OptunaSearch:
     modes = [mode for _, mode in plan.objectives]
     # Constant liar: parallel trials do not all sample the same region while the first ones are still running.
     sampler = optuna.samplers.TPESampler(seed=plan.seed, multivariate=True, constant_liar=True)
-    storage = optuna.storages.RDBStorage(_optuna_url(plan))
+    storage = optuna.storages.RDBStorage(storage_url(plan.sweep_dir))
     return SweepSearch(
         space=plan.space,
         metric=metrics if len(metrics) > 1 else metrics[0],
@@ -226,12 +226,8 @@ def _trainable(plan: SweepPlan) -> Any:
     return tune.with_resources(trainable, trial_resources(plan))
 
 
-def _optuna_url(plan: SweepPlan) -> str:
-    return storage_url(plan.sweep_dir)
-
-
 def _has_trials(plan: SweepPlan) -> bool:
-    storage = _optuna_url(plan)
+    storage = storage_url(plan.sweep_dir)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
     return plan.name in names and bool(optuna.load_study(study_name=plan.name, storage=storage).trials)
 

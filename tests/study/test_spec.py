@@ -295,6 +295,4 @@ def test_a_scale_replaces_a_domain_whole_and_a_searched_validation_split_is_refu
 
 
 def load_study_from(raw, scale):
-    from study.spec import apply_scale
-
-    return parse_study(apply_scale(copy.deepcopy(raw), scale))
+    return parse_study(copy.deepcopy(raw), scale=scale)
