@@ -53,6 +53,9 @@ class AuxConfig:
 class TrainConfig:
     epochs: int = 100  # joint (or, without auxiliary loss, supervised) epochs (docs/method.md Q11)
     truncation: int | None = 300  # BPTT steps of the supervised loss; null = full BPTT
+    # Full BPTT only: steps per chunk of the main LSTM whose activations are recomputed during backward instead
+    # of kept (`models.checkpointed`); `sqrt` = ceil(sqrt(T)) per batch. null = off.
+    checkpoint_chunk: int | Literal["sqrt"] | None = None
     supervised_grad: Literal["lstm", "head_only"] = "lstm"  # head_only: the paper's no-backprop extreme
     optimizer: Literal["rmsprop", "adam"] = "rmsprop"  # [B]
     lr: float = 1e-3  # [B]

@@ -321,6 +321,7 @@ def fit(
             "supervised_epoch": max(0, state.epoch - pretrain_epochs),  # joint epochs done
             "lr": lr,
             "phase": phase,
+            "device": device.type,  # what the memory peaks were measured on
             **{f"train/{k}": v for k, v in sums.means().items()},
             **validation,
             "tokens_per_second": steps / train_seconds,  # all workers together

@@ -6,8 +6,9 @@ then each window runs with gradient. No Python loop over time steps or over exam
 become gathered index windows, all of one length.
 
 Windows (T sequence length, K = train.truncation, L = aux.segment_len, G = aux.truncation, a an anchor):
-- supervised: positions [T-K, T) -> h_{T-1} -> classifier; full BPTT runs [0, T) from zeros. For right-padded
-  variable-length batches T is each example's own length.
+- supervised: positions [T-K, T) -> h_{T-1} -> classifier; full BPTT runs [0, T) from zeros, in recomputed
+  chunks with `train.checkpoint_chunk` (`models.checkpointed`). For right-padded variable-length batches T is
+  each example's own length.
 - r-LSTM: positions [a-W+1, a] with W = min(G, L+1) give (h_a, c_a), which start the decoder; the decoder
   reads tokens a-L .. a-2 and predicts a-L+1 .. a-1 (the segment right before the anchor), or all of
   them o tokens earlier with a per-anchor random offset o in [0, a-L] (docs/method.md Q5).
@@ -24,6 +25,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
+from models.checkpointed import checkpointed_final_h, chunk_length
 from models.config import AuxConfig, TrainConfig
 from models.losses import aux_token_loss, total_loss
 from models.lstm import LSTMClassifier
@@ -102,6 +104,9 @@ def sample_segment_offsets(anchors: torch.Tensor, segment_len: int, generator: t
 Strategy = Literal["auto", "split", "packed"]
 
 
+PACKED_MAX_STEPS = 1024
+
+
 @torch.no_grad()
 def prefix_states(
     model: LSTMClassifier,
@@ -120,10 +125,12 @@ def prefix_states(
     - "packed": each row advances from one of its cuts to the next in stages, all rows of a stage in one packed
       call of varying lengths (requests per row × T / chunk calls). On GPU a call costs a launch per step, so
       this saves the ~B short calls of per-example anchors.
-    "auto" takes "packed" on GPU and "split" elsewhere.
+    "auto" takes "packed" on GPU for sequences up to PACKED_MAX_STEPS and "split" elsewhere: on an H200 packed took
+    ~10 ms less at 784 steps, the same at 1,024 and 4-12x more from 4,096 (its packed calls run step by step over
+    the longest row; BENCHMARKS.md, GPU).
     """
     if strategy == "auto":
-        strategy = "packed" if tokens.is_cuda else "split"
+        strategy = "packed" if tokens.is_cuda and tokens.shape[1] <= PACKED_MAX_STEPS else "split"
     if strategy == "packed":
         return _packed_prefix_states(model, tokens, cuts, rows, chunk)
     return _split_prefix_states(model, tokens, cuts, rows, chunk)
@@ -291,6 +298,8 @@ def lstm_loss_terms(
     if supervised:
         if head_only:
             final_h = h0[:batch]  # recorded without gradient: the supervised loss trains the head alone
+        elif window == seq_len and train.checkpoint_chunk is not None:
+            final_h = checkpointed_final_h(model, tokens, ends, chunk_length(train.checkpoint_chunk, seq_len))
         else:
             start_state = None if window == seq_len else (h0[:batch][None], c0[:batch][None])
             starts_dev = starts.to(device)

@@ -2,18 +2,20 @@
 
 Step time is the median over `--repeats` steps after one warm-up step; "step / floor" divides it by the summed
 times of the bare calls the step cannot avoid, timed alone in the same run (the no-grad prefix, the supervised
-window, and for r-LSTM / p-LSTM the auxiliary window and the auxiliary LSTM over the segment). For the auxiliary
+window, and for r-LSTM / p-LSTM the auxiliary window and the auxiliary LSTM over the segment; a checkpointed
+full BPTT step is held to plain full BPTT's window, so its ratio is the cost of recomputing). For the auxiliary
 kinds a second table times the step's own no-grad pass, which stops at every window start, with each strategy
-of `models.truncated.prefix_states` against one call over the prefix. Memory: the bytes
-autograd saves for backward (exact), and the peak of a training step and of an evaluation forward (CUDA peak
-allocation on GPU, rise of the resident set on CPU; `models.metrics.PeakMemory`). Prints a Markdown table for
-BENCHMARKS.md.
+of `models.truncated.prefix_states` against one call over the prefix. Memory: the bytes autograd saves for
+backward (exact; with checkpointing, the forward's and one recomputed chunk's), and the peak of a training step
+and of an evaluation forward (CUDA peak allocation on GPU, rise of the resident set on CPU;
+`models.metrics.PeakMemory`). Prints a Markdown table for BENCHMARKS.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import multiprocessing
 import os
 import statistics
@@ -24,18 +26,21 @@ import torch
 import torch.nn.functional as F
 
 from models import AuxConfig, ModelConfig, TrainConfig, build_model
+from models.checkpointed import chunk_length, run_chunk
 from models.loop import autocast, compute_losses, loss_scaler, resolve_device
+from models.lstm import LSTMClassifier
 from models.metrics import PeakMemory
 from models.truncated import aux_window_cuts, auxiliary_window, prefix_states, sample_anchors
 
-# name -> (model kind, supervised truncation, extra aux settings)
-VARIANTS: dict[str, tuple[str, int | None, dict]] = {
-    "lstm full BPTT": ("lstm", None, {}),
-    "lstm truncate300": ("lstm", 300, {}),
-    "r_lstm truncate300": ("r_lstm", 300, {}),
-    "r_lstm truncate300, per-batch anchor": ("r_lstm", 300, {"anchor_sampling": "per_batch"}),
-    "p_lstm truncate300": ("p_lstm", 300, {}),
-    "transformer": ("transformer", None, {}),
+# name -> (model kind, supervised truncation, extra aux settings, extra train settings)
+VARIANTS: dict[str, tuple[str, int | None, dict, dict]] = {
+    "lstm full BPTT": ("lstm", None, {}, {}),
+    "lstm full BPTT, checkpointed": ("lstm", None, {}, {"checkpoint_chunk": "sqrt"}),
+    "lstm truncate300": ("lstm", 300, {}, {}),
+    "r_lstm truncate300": ("r_lstm", 300, {}, {}),
+    "r_lstm truncate300, per-batch anchor": ("r_lstm", 300, {"anchor_sampling": "per_batch"}, {}),
+    "p_lstm truncate300": ("p_lstm", 300, {}, {}),
+    "transformer": ("transformer", None, {}, {}),
 }
 
 
@@ -51,6 +56,19 @@ def saved_activation_bytes(fn) -> tuple[object, int]:
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         result = fn()
     return result, sum(seen.values())
+
+
+def recomputed_bytes(model, tokens: torch.Tensor, train: TrainConfig) -> int:
+    """What a checkpointed step's backward saves on top of its forward (0 without `train.checkpoint_chunk`): one
+    chunk's activations, recomputed and freed one chunk at a time. The forward's hooks never see them (the
+    checkpoint packs them itself), so they are counted here on the first chunk, run as backward reruns it."""
+    if train.checkpoint_chunk is None or not isinstance(model, LSTMClassifier):
+        return 0
+    chunk = chunk_length(train.checkpoint_chunk, tokens.shape[1])
+    h = torch.zeros(1, len(tokens), model.lstm.hidden_size, device=tokens.device, dtype=model.lstm.weight_hh_l0.dtype)
+    at = torch.zeros(len(tokens), dtype=torch.long, device=tokens.device)
+    # A copy of the chunk's tokens: the recompute reads the batch's own, counted with the forward; this is small.
+    return saved_activation_bytes(lambda: run_chunk(model, tokens[:, :chunk].clone(), h, h, at))[1]
 
 
 def _timed(fn, repeats: int, device: torch.device) -> float:
@@ -116,9 +134,9 @@ def floor_parts(model, tokens, labels, train: TrainConfig, aux: AuxConfig) -> di
 def build_step(name: str, seq_len: int, segment: int, batch: int, device: torch.device, precision: str):
     """Model, batch and configs of one variant, and `step(record)`: one optimizer step on that batch, run inside
     `record(compute)`, which must call `compute()` and return its loss terms (to count what it saves)."""
-    kind, truncation, aux_changes = VARIANTS[name]
+    kind, truncation, aux_changes, train_changes = VARIANTS[name]
     aux = dataclasses.replace(AuxConfig(segment_len=segment), **aux_changes)
-    train = TrainConfig(truncation=truncation, precision=precision)
+    train = TrainConfig(truncation=truncation, precision=precision, **train_changes)
     torch.manual_seed(0)
     model = build_model(ModelConfig(kind=kind), aux, vocab_size=256, num_classes=10, seq_len=seq_len).to(device)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
@@ -145,6 +163,8 @@ def measure(
     precision: str = "fp32",
 ) -> dict:  # fmt: skip
     model, tokens, labels, train, aux, gen, step = build_step(name, seq_len, segment, batch, device, precision)
+    if train.checkpoint_chunk is not None:
+        importlib.import_module("torch._dynamo")  # checkpoint's first call imports it: ~70 MB resident, once
     memory = PeakMemory(device)
 
     model.eval()  # first, while nothing is cached: on CPU the rise of the resident set is what the pass needs
@@ -165,6 +185,8 @@ def measure(
         train_peaks.append(memory.peak_mb())
 
     seconds = _timed(instrumented_step, repeats, device)
+    with autocast(device, precision):
+        saved[0] += recomputed_bytes(model, tokens, train)
     row = {
         "variant": name,
         "seq_len": seq_len,
@@ -314,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     prefix_rows = [row for row in rows if "prefix_ms" in row]
     if prefix_rows:
-        print("\nThe step's no-grad pass, stopping at every window start (ms; the step takes `auto`: packed on GPU):")
+        print("\nThe step's no-grad pass, stopping at every window start (ms; `auto`: packed on GPU to 1,024 steps):")
         print("| variant | T | split | packed | one call to the last start |")
         print("|---|---|---|---|---|")
         for row in prefix_rows:

@@ -180,6 +180,12 @@ def validate(cfg: RunConfig) -> None:
     _check(t.rmsprop_eps > 0, "train.rmsprop_eps", "must be > 0")
     _check(0 < t.lr_halve_every <= 1, "train.lr_halve_every", "must be a fraction of train.epochs in (0, 1]")
     _check(t.truncation is None or t.truncation >= 1, "train.truncation", "must be null (full BPTT) or >= 1")
+    if t.checkpoint_chunk is not None:  # recomputes chunks of the full-BPTT window; see models.checkpointed
+        key = "train.checkpoint_chunk"
+        _check(t.checkpoint_chunk == "sqrt" or t.checkpoint_chunk >= 1, key, "must be null (off), 'sqrt' or >= 1")
+        _check(t.truncation is None, key, "needs full BPTT (train.truncation: null); truncated windows are short")
+        _check(m.kind != "transformer", key, "applies to the LSTM kinds, not model.kind transformer")
+        _check(t.supervised_grad == "lstm", key, "needs train.supervised_grad lstm (head_only runs no BPTT)")
     _check(t.grad_clip is None or t.grad_clip > 0, "train.grad_clip", "must be null or > 0")
     _check(t.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
     if m.kind == "transformer":

@@ -15,6 +15,8 @@ from typing import Any
 
 from study.config import ConfigError, config_from_dict, dump_yaml
 from study.results import STATUSES, load_rows, objective_value, pareto_front, rank
+from study.robust import seed_groups
+from study.spec import SEED_OF
 from study.sweep_dir import SweepInfo, find_sweep
 
 
@@ -36,22 +38,29 @@ def export(sweep: SweepInfo, out: Path, *, top_k: int = 3, metric: str | None = 
     objectives = [(o["metric"], o["mode"]) for o in sweep.data["objectives"]]
     metric = metric or objectives[0][0]
     mode = mode or dict(objectives).get(metric) or default_mode(metric)
-    best = rank(rows, metric, mode)[:top_k]
+    # Configurations re-run with several seeds are ranked by their confidence bound, before any single run.
+    groups = seed_groups(rows, metric, mode)[:top_k]
+    best = [g.origin for g in groups] or rank([r for r in rows if SEED_OF not in (r.get("params") or {})], metric, mode)
     out.mkdir(parents=True, exist_ok=True)
     exported = []
-    for i, row in enumerate(best, 1):
+    for i, row in enumerate(best[:top_k], 1):
         cfg = config_from_dict(unflatten(row["config"]))  # validates: what is written trains
         path = out / f"{i:02d}_{row['trial_id']}.yaml"
         path.write_text(dump_yaml(cfg))
         exported.append(_entry(i, row, path, metric))
+        if groups:
+            g = groups[i - 1]
+            exported[-1].update(mean=g.mean, std=g.std, bound=g.bound, seeds=g.seeds, seed_trials=list(g.trial_ids))
     summary = {
         "sweep": sweep.data["name"],
         "study": sweep.data["study"],
         "metric": metric,
         "mode": mode,
         "objectives": sweep.data["objectives"],
+        "ranked_by": "seed bound" if groups else "last epoch",
         "data_checksum": sweep.data["data_checksum"],
         "git_commit": sweep.data["git_commit"],
+        "versions": sweep.data.get("versions", {}),
         "tracking_uri": sweep.data["tracking_uri"],
         "mlflow_parent_run_id": sweep.data.get("mlflow_parent_run_id"),
         "trials": {s.lower(): sum(r["status"] == s for r in rows) for s in STATUSES},
@@ -70,6 +79,7 @@ def _entry(rank_: int | None, row: dict[str, Any], path: Path | None, metric: st
         "trial_id": row["trial_id"],
         "config_file": str(path) if path else None,
         "params": row.get("params", {}),
+        "config": row.get("config"),  # flat: what the trial ran with
         "objective": objective_value(row, metric),
         "metrics": {k: v for k, v in (row.get("metrics") or {}).items() if isinstance(v, (int, float, str))},
         "mlflow_run_id": row.get("mlflow_run_id"),
@@ -83,12 +93,32 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [
         f"# Sweep {summary['sweep']} (study {summary['study']})",
         "",
-        f"Ranked by {metric} ({summary['mode']}) at the last epoch, over trials that trained every epoch. "
+        f"Ranked by {metric} ({summary['mode']}) at the last epoch"
+        + (", by the bound over seeds (below)" if summary.get("ranked_by") == "seed bound" else "")
+        + ", over trials that trained every epoch. "
         f"Trials: {', '.join(f'{v} {k}' for k, v in summary['trials'].items())}.",
         f"Data checksum `{summary['data_checksum'][:16]}…`, git commit `{summary['git_commit']}`, "
         f"MLflow `{summary['tracking_uri']}` (parent run `{summary['mlflow_parent_run_id']}`).",
         "",
     ]
+    if summary.get("ranked_by") == "seed bound":
+        bound = "lower" if summary["mode"] == "max" else "upper"
+        lines += [
+            "## Seed-robust ranking",
+            "",
+            f"The best configurations re-run with more seeds, ranked by the one-sided 95 % {bound} bound of the mean "
+            f"{metric} (Student's t).",
+            "",
+            f"| # | trial | searched values | seeds | mean | std | {bound} bound | runs |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for e in summary["top"]:
+            params = ", ".join(f"{k}={_short(v)}" for k, v in e["params"].items())
+            lines.append(
+                f"| {e['rank']} | {e['trial_id']} | {params} | {e['seeds']} | {e['mean']:.4g} | {e['std']:.3g} | "
+                f"{e['bound']:.4g} | {', '.join(e['seed_trials'])} |"
+            )
+        lines.append("")
     for title, entries in (("Top configurations", summary["top"]), ("Pareto set", summary.get("pareto"))):
         if entries is None:
             continue

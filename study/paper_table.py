@@ -23,7 +23,10 @@ KIND_NAMES = {"lstm": "LSTM", "r_lstm": "r-LSTM", "p_lstm": "p-LSTM", "transform
 
 
 def method_of(config: Mapping[str, Any]) -> str:
-    """A flat config's method in the paper's words: 'r-LSTM Truncate300', 'LSTM Full BP', 'Transformer', …"""
+    """A flat config's method in the paper's words: 'r-LSTM Truncate300', 'LSTM Full BP', 'Transformer', …
+
+    Checkpointed full BPTT ('LSTM Full BP, checkpointed') is a method of its own: no Table 2 row, its own series
+    in the length plots (its memory grows like sqrt(T), not T)."""
     kind = config["model.kind"]
     name = KIND_NAMES.get(kind, kind)
     if kind == "transformer":
@@ -31,4 +34,6 @@ def method_of(config: Mapping[str, Any]) -> str:
     if config.get("train.supervised_grad") == "head_only":
         return f"{name} no backprop"
     truncation = config.get("train.truncation")
-    return f"{name} Full BP" if truncation is None else f"{name} Truncate{truncation}"
+    if truncation is None:
+        return f"{name} Full BP" + (", checkpointed" if config.get("train.checkpoint_chunk") is not None else "")
+    return f"{name} Truncate{truncation}"

@@ -68,6 +68,20 @@ def pareto(
     return _save(fig, path)
 
 
+def against_identity(
+    path: Path, points: Sequence[tuple[float, float]], *, xlabel: str, ylabel: str, title: str
+) -> Path:
+    """Points against the line y = x (predictions against measurements), on log axes."""
+    fig, ax = plt.subplots(figsize=(5.2, 4.6), dpi=100)
+    ax.scatter(*zip(*points), color="C0", label="trials")
+    low, high = min(min(p) for p in points) / 1.5, max(max(p) for p in points) * 1.5
+    ax.plot([low, high], [low, high], "--", color="C7", label="prediction = measurement")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _finish(fig, ax, xlabel, ylabel, title)
+    return _save(fig, path)
+
+
 def bars(path: Path, values: Mapping[str, float], *, xlabel: str, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(values) + 1.5), dpi=100)
     names = list(values)[::-1]

@@ -32,7 +32,7 @@ OUT_OF_MEMORY = ("out of memory", "outofmemory", "memoryerror", "cannot allocate
 MAX_CURVES = 12  # learning curves drawn: the best trials, so that the legend stays readable
 FIGURES = (
     "accuracy_vs_length.png", "memory_vs_length.png", "eval_memory_vs_length.png", "step_time_vs_length.png",
-    "truncation.png", "learning_curves.png", "pareto.png", "importances.png",
+    "truncation.png", "workers.png", "memory_model.png", "learning_curves.png", "pareto.png", "importances.png",
 )  # fmt: skip
 
 
@@ -63,6 +63,12 @@ class Trial:
     def peak(self, metric: str) -> float | None:
         values = [h[metric] for h in self.row.get("history", []) if isinstance(h.get(metric), (int, float))]
         return max(values) if values else None
+
+    @property
+    def workers(self) -> int:
+        """Data-parallel workers: reported by multi-worker runs, else searched, else one."""
+        reported = self.last("workers")
+        return int(reported or (self.row.get("params") or {}).get("resources.workers", 1))
 
     @property
     def ms_per_step(self) -> float | None:
@@ -98,7 +104,8 @@ def stand_in_of(dataset: str) -> str | None:
 def header(sweep: SweepInfo, trials: list[Trial]) -> list[str]:
     data = sweep.data
     spec = data.get("spec", {})
-    counts = ", ".join(f"{sum(t.status == s for t in trials)} {s.lower()}" for s in STATUSES)
+    count = {s: sum(t.status == s for t in trials) for s in STATUSES}
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in count.items() if n or s != "PRUNED")
     lines = [
         f"# Sweep {data['name']}",
         "",
@@ -296,6 +303,100 @@ def truncation_ablation(trials: list[Trial], out: Path) -> list[str]:
     return ["## Truncation", "", "![accuracy against truncation](truncation.png)", ""]
 
 
+def workers_scaling(trials: list[Trial], out: Path, target: float | None) -> list[str]:
+    """Throughput and time to a target accuracy per worker count, for configurations run on several counts."""
+    complete = [t for t in trials if t.status == "COMPLETE"]
+    groups: dict[tuple, list[Trial]] = defaultdict(list)
+    for t in complete:
+        groups[tuple(sorted((k, str(v)) for k, v in t.config.items()))].append(t)
+    groups = {k: g for k, g in groups.items() if len({t.workers for t in g}) > 1}
+    if not groups:
+        return []
+    scaled = [t for g in groups.values() for t in g]
+    accuracy = "val/accuracy" if all(t.peak("val/accuracy") is not None for t in scaled) else "train/accuracy"
+    if target is None:  # the accuracy every run reached
+        target = min((t.peak(accuracy) or 0.0) for t in scaled)
+    lines = [
+        "## Data-parallel workers",
+        "",
+        f"Throughput: median tokens/s over the joint epochs, all workers together. Time to {accuracy} ≥ "
+        f"{target:.3f}: training seconds summed over epochs up to the first that reached it (evaluation excluded).",
+        "",
+        "| configuration | workers | tokens/s | speed-up | efficiency | time to target (s) | best "
+        f"{accuracy} | MLflow run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    series: dict[str, list[tuple[float, float]]] = {}
+    for i, group in enumerate(groups.values()):
+        label = f"{group[0].method} on {group[0].dataset}" + (f" ({i + 1})" if len(groups) > 1 else "")
+        by_workers = sorted(group, key=lambda t: t.workers)
+        base = _throughput(by_workers[0]) / by_workers[0].workers
+        for t in by_workers:
+            speed = _throughput(t)
+            reached = _time_to(t, accuracy, target)
+            lines.append(
+                f"| {label} | {t.workers} | {speed:,.0f} | {speed / base / by_workers[0].workers:.2f}x | "
+                f"{speed / (base * t.workers):.0%} | {'not reached' if reached is None else f'{reached:.1f}'} | "
+                f"{t.peak(accuracy):.4f} | {t.row.get('mlflow_run_id', '')} |"
+            )
+        series[label] = [(t.workers, _throughput(t)) for t in by_workers]
+        series[f"{label}, ideal"] = [(t.workers, base * t.workers) for t in by_workers]
+    plots.lines(out / "workers.png", series, xlabel="data-parallel workers", ylabel="tokens per second",
+                title="Throughput against workers")  # fmt: skip
+    return [*lines, "", "![throughput against workers](workers.png)", ""]
+
+
+def _throughput(t: Trial) -> float:
+    history = t.row.get("history", [])
+    joint = [h for h in history if h.get("supervised_epoch", 1) > 0] or history
+    values = sorted(h["tokens_per_second"] for h in joint if isinstance(h.get("tokens_per_second"), (int, float)))
+    return values[len(values) // 2] if values else 0.0
+
+
+def _time_to(t: Trial, metric: str, target: float) -> float | None:
+    seconds = 0.0
+    for h in t.row.get("history", []):
+        seconds += h.get("epoch_seconds") or 0.0
+        if isinstance(h.get(metric), (int, float)) and h[metric] >= target:
+            return seconds
+    return None
+
+
+def memory_predictions(trials: list[Trial], out: Path) -> list[str]:
+    """The memory model's predicted training peak against the measured one, and the trials it refused."""
+    rows = [t for t in trials if t.status == "COMPLETE" and t.row.get("predicted_peak_memory_mb")]
+    pruned = [t for t in trials if t.status == "PRUNED"]
+    if not rows and not pruned:
+        return []
+    lines = ["## Memory: predicted and measured", ""]
+    if rows:
+        lines += [
+            "Training peak predicted by the memory model before each trial started (± its stated error) and "
+            "measured while it trained.",
+            "",
+            "| trial | method | steps | predicted (MB) | measured (MB) | within the stated error |",
+            "|---|---|---|---|---|---|",
+        ]
+        points = []
+        for t in rows:
+            (predicted, error), measured = t.row["predicted_peak_memory_mb"], t.peak("peak_memory_mb")
+            if measured is None:
+                continue
+            points.append((measured, predicted))
+            within = "yes" if abs(predicted - measured) <= error else "no"
+            lines.append(f"| {t.row['trial_id']} | {t.method} | {t.length} | {predicted:,.0f} ± {error:,.0f} | "
+                         f"{measured:,.0f} | {within} |")  # fmt: skip
+        if points:
+            plots.against_identity(out / "memory_model.png", points, xlabel="measured training peak (MB)",
+                                   ylabel="predicted (MB)", title="Memory model")  # fmt: skip
+            lines += ["", "![predicted against measured memory](memory_model.png)"]
+        lines.append("")
+    if pruned:
+        lines += [f"Pruned before they started ({len(pruned)}): " + "; ".join(
+            f"{t.row['trial_id']} {t.method} at {t.length} steps" for t in pruned) + ".", ""]  # fmt: skip
+    return lines
+
+
 def learning_curves(trials: list[Trial], out: Path, metric: str, mode: str) -> list[str]:
     shown = rank([t.row for t in trials], metric, mode, statuses=("COMPLETE", "STOPPED"))[:MAX_CURVES]
     series = {  # joint epochs only: pretraining has no supervised signal (its main loss is 0)
@@ -372,7 +473,7 @@ def _percent(value: float | None) -> float | None:
     return None if value is None else 100 * value
 
 
-def write_report(sweep: SweepInfo, out: Path, *, top_k: int = 3) -> list[Path]:
+def write_report(sweep: SweepInfo, out: Path, *, top_k: int = 3, target_accuracy: float | None = None) -> list[Path]:
     """Write out/report.md and its figures; returns their paths, the report first."""
     out.mkdir(parents=True, exist_ok=True)
     for name in FIGURES:
@@ -384,6 +485,8 @@ def write_report(sweep: SweepInfo, out: Path, *, top_k: int = 3) -> list[Path]:
     lines += replication(trials, metric, mode)
     lines += scaling(trials, out)
     lines += truncation_ablation(trials, out)
+    lines += workers_scaling(trials, out, target_accuracy)
+    lines += memory_predictions(trials, out)
     lines += learning_curves(trials, out, metric, mode)
     lines += memory_front(trials, out)
     lines += importances(sweep, out)
@@ -399,11 +502,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweeps-dir", default="sweeps", type=Path)
     parser.add_argument("--out", type=Path, help="report directory (default: SWEEP/report)")
     parser.add_argument("--top-k", type=int, default=5, help="best configurations listed (default 5)")
+    parser.add_argument(
+        "--target-accuracy", type=float, metavar="A",
+        help="workers study: time each run takes to reach this accuracy (default: the best accuracy every run reached)",
+    )  # fmt: skip
     parser.add_argument("--no-mlflow", dest="mlflow", action="store_false", help="do not log to the parent run")
     args = parser.parse_args(argv)
     try:
         sweep = find_sweep(args.sweep, args.sweeps_dir)
-        files = write_report(sweep, args.out or sweep.path / "report", top_k=args.top_k)
+        files = write_report(
+            sweep, args.out or sweep.path / "report", top_k=args.top_k, target_accuracy=args.target_accuracy
+        )
     except (FileNotFoundError, ConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -16,8 +16,10 @@ from typing import Any
 
 RESULTS = "results.json"
 # RUNNING: started; COMPLETE: every epoch trained; STOPPED: stopped early by the scheduler (ASHA);
-# FAILED: raised, diverged or produced a non-finite objective.
-STATUSES = ("RUNNING", "COMPLETE", "STOPPED", "FAILED")
+# FAILED: raised, diverged or produced a non-finite objective; PRUNED: refused before it started (predicted over
+# the memory budget), so never a Tune trial.
+STATUSES = ("RUNNING", "COMPLETE", "STOPPED", "FAILED", "PRUNED")
+ENDED = ("COMPLETE", "STOPPED", "FAILED")  # Tune trials that ran to an end
 
 
 class ResultsTable:

@@ -8,6 +8,7 @@ unknown metrics, an empty space, ranges that produce an invalid config, impossib
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import itertools
@@ -37,6 +38,10 @@ TOP_KEYS = (
 )  # fmt: skip
 # What a named scale (`scales.NAME`, chosen with --scale) may change; mappings merge into the spec's, the rest replace.
 SCALE_KEYS = ("description", "set", "base", "space", "points", "trials", "concurrency", "scheduler", "resources")
+# Point keys that are not config keys: how many workers a trial runs on (searchable), and which trial a
+# seed re-run repeats (study.robust).
+WORKERS = "resources.workers"
+SEED_OF = "seed_of"
 SMOKE_VALUES = {"train.epochs": 1, "data.limit_train": 256, "data.limit_eval": 256}
 SMOKE_TRIALS = 3
 MAX_CORNERS = 4096  # combinations of range ends checked together; beyond that each range is checked alone
@@ -80,11 +85,21 @@ class Study:
     resources: Resources
     seed: int
     raw: Mapping[str, Any]  # the spec as read, with the base config inlined: enough to rebuild this study
+    exact_points: bool = False  # the study runs its points and nothing else (no `trials` given)
 
     def config_for(self, point: Mapping[str, Any]) -> RunConfig:
         """The validated config of one sampled point."""
-        values = {**point, **implied_overrides(point, self.space.base)}
+        values = {**config_values(point), **implied_overrides(point, self.space.base)}
         return config_from_dict(dict(self.base), values=values)
+
+    def workers_for(self, point: Mapping[str, Any]) -> int:
+        """Data-parallel workers of one sampled point: searched (`resources.workers` in the space) or the spec's."""
+        return int(point.get(WORKERS, self.resources.workers))
+
+    @property
+    def max_workers(self) -> int:
+        searched = [p for p in self.space.params if p.key == WORKERS]
+        return max(searched[0].values) if searched else self.resources.workers
 
     @property
     def max_supervised_epochs(self) -> int:
@@ -94,6 +109,11 @@ class Study:
     @property
     def spec_hash(self) -> str:
         return hashlib.sha256(json.dumps(self.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def config_values(point: Mapping[str, Any]) -> dict[str, Any]:
+    """A sampled point without its keys that are not config keys: the config values it sets."""
+    return {k: v for k, v in point.items() if k not in (WORKERS, SEED_OF)}
 
 
 def find_spec(name_or_path: str) -> Path:
@@ -188,6 +208,34 @@ def apply_scale(raw: Mapping[str, Any], scale: str | None) -> dict[str, Any]:
     return spec
 
 
+def swap_datasets(raw: Mapping[str, Any], swaps: Mapping[str, str]) -> dict[str, Any]:
+    """A scaled spec (no `scales`) with every `data.name` value in `swaps` replaced, and the replacement said
+    first in its description: the base, fixed values, choices and points."""
+
+    def swap(value: Any) -> Any:
+        return swaps.get(value, value) if isinstance(value, str) else value
+
+    spec = copy.deepcopy(dict(raw))
+    base = spec.get("base")
+    if isinstance(base, dict) and isinstance(base.get("data"), dict) and "name" in base["data"]:
+        base["data"]["name"] = swap(base["data"]["name"])
+    for role, entries in (spec.get("space") or {}).items():
+        if isinstance(entries, dict) and "data.name" in entries:
+            domain = entries["data.name"]
+            if role == "fixed":
+                entries["data.name"] = swap(domain)
+            elif isinstance(domain, dict) and isinstance(domain.get("choice"), list):
+                domain["choice"] = list(dict.fromkeys(swap(v) for v in domain["choice"]))
+    if isinstance(spec.get("points"), list):
+        spec["points"] = [
+            {k: swap(v) if k == "data.name" else v for k, v in point.items()} if isinstance(point, dict) else point
+            for point in spec["points"]
+        ]
+    said = ", ".join(f"{new} stands in for {old}" for old, new in swaps.items())
+    spec["description"] = f"[stand-in: {said}, which cannot be had here] {spec.get('description', '')}"
+    return spec
+
+
 def _merged(base: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in changes.items():
@@ -269,7 +317,13 @@ def parse_study(
     except ConfigError as err:
         where = "--set" if any(str(k) in str(err) for k in cli) else "space.fixed"
         raise SpecError(f"{where}: {err}") from err
-    base = flatten(base_cfg)
+    resources = _resources(raw.get("resources", {}))
+    base = {**flatten(base_cfg), WORKERS: resources.workers}
+    if WORKERS in params:
+        workers = params[WORKERS]
+        if workers.kind != "choice" or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                               for v in workers.values):
+            raise SpecError(f"space.{workers.role}.{WORKERS}: expected {{choice: [...]}} of whole numbers >= 1")
     for key, param in params.items():
         if key not in base:
             raise SpecError(f"space.{param.role}.{key}: unknown config key {key!r}")
@@ -291,7 +345,6 @@ def parse_study(
                     "split); optimise a train/* metric, or hold out a validation split"
                 )
     scheduler = _scheduler(raw.get("scheduler", {}), objectives)
-    resources = _resources(raw.get("resources", {}))
     if trials is None:
         trial_count = _positive_int(raw.get("trials", 10), "trials")
     else:
@@ -315,7 +368,9 @@ def parse_study(
     study = _with_fixed(study, fixed)
     points = _points(raw.get("points"), study, cli, fixed)
     if trials is None and "trials" not in raw and raw.get("points") is not None:  # run exactly the given points
-        study = dataclasses.replace(study, trials=min(len(points), SMOKE_TRIALS) if smoke else len(points))
+        study = dataclasses.replace(
+            study, trials=min(len(points), SMOKE_TRIALS) if smoke else len(points), exact_points=True
+        )
     if study.scheduler.kind == "asha" and study.scheduler.grace_period > study.max_supervised_epochs:
         if not smoke:
             raise SpecError(
@@ -370,7 +425,7 @@ def _check_ranges(space: Space, base_tree: Mapping[str, Any], fixed: Mapping[str
         candidates = [{p.key: v} for p in params for v in p.extremes()]
     for candidate in candidates:
         point = space.restrict(candidate)
-        values = {**fixed, **point, **implied_overrides(point, space.base)}
+        values = {**fixed, **config_values(point), **implied_overrides(point, space.base)}
         try:
             cfg = config_from_dict(dict(base_tree), values=values)
             _check_truncations(cfg)
@@ -481,6 +536,8 @@ def _points(
                 raise SpecError(f"points[{i}].{key}: not a searched key; searched: {', '.join(keys)}")
             if not keys[key].contains(value):
                 raise SpecError(f"points[{i}].{key}: {value!r} is outside the space")
+        # A searched key the point leaves out takes its base value, not a value Optuna would sample for it.
+        point = {**{p.key: space.base[p.key] for p in space.params if p.contains(space.base[p.key])}, **point}
         try:
             study.config_for(space.restrict(point))
         except ConfigError as err:

@@ -8,6 +8,7 @@ is refused before Ray starts (exit 2); an unreachable tracking server or missing
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -15,8 +16,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from study.spec import SpecError, Study, load_study, parse_study
+from study.spec import SEED_OF, SpecError, Study, load_study, parse_study
 from study.sweep_dir import SWEEP_JSON, SweepInfo, find_sweep, sweep_path
+from study.sweep_setup import memory_setup, prepare_data, warm_start, with_stand_ins
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -37,12 +39,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data-dir", help="dataset cache (default: $AUXLSTM_DATA_DIR or ~/.cache/auxlstm)")
     parser.add_argument("--top-k", type=int, default=3, help="configs exported at the end (default 3)")
     parser.add_argument("--resume", action="store_true", help="continue the sweep --name after its driver died")
+    parser.add_argument(
+        "--seeds", type=int, metavar="N",
+        help="then re-run the --top-k best configurations until each has N seeds, and rank them by a confidence "
+        "bound; with --name of a finished sweep, does that for it",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-stand-ins", dest="stand_ins", action="store_false",
+        help="refuse a dataset that cannot be had instead of running its stand-in (CIFAR-10 -> Fashion-MNIST)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--warm-start", nargs="+", metavar="SWEEP", default=[],
+        help="begin the Optuna study with the finished trials of these sweeps that fit this space",
+    )  # fmt: skip
+    parser.add_argument(
+        "--memory-budget-mb", type=float, metavar="MB",
+        help="skip trials whose predicted training peak is above this (default on GPU: the GPU's memory)",
+    )  # fmt: skip
+    parser.add_argument("--memory-model", type=Path, help="memory model file (default study/memory_models/DEVICE.json)")
     parser.add_argument("--smoke-test", action="store_true", help="3 trials of 1 epoch on 256 examples")
     parser.add_argument("--verbose", action="store_true", help="show the trials' own output")
     args = parser.parse_args(argv)
     if args.resume and not args.name:
         parser.error("--resume needs --name SWEEP")
-    for flag in ("trials", "concurrency", "top_k"):
+    if args.memory_budget_mb is not None and args.memory_budget_mb <= 0:
+        parser.error("--memory-budget-mb must be above 0")
+    if args.resume and args.warm_start:
+        parser.error("--warm-start seeds a new sweep; a resumed one keeps the trials it began with")
+    for flag in ("trials", "concurrency", "top_k", "seeds"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
     return args
@@ -50,9 +74,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _study_and_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
     """The checked study and its sweep directory record (new, or the stored one on --resume)."""
+    if args.seeds and args.name and (sweep_path(args.name, args.sweeps_dir) / SWEEP_JSON).exists():
+        args.resume = True  # more seeds for an existing sweep
     if args.resume:
         sweep = find_sweep(args.name, args.sweeps_dir)
         stored = sweep.data
+        if args.seeds:
+            stored["seeds"] = {"seeds": args.seeds, "top_k": args.top_k}
         study = parse_study(stored["spec"], stored["overrides"], trials=stored["trials"], smoke=stored["smoke"])
         return study, sweep
     study = load_study(args.study, args.overrides, trials=args.trials, smoke=args.smoke_test, scale=args.scale)
@@ -73,32 +101,9 @@ def _study_and_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
         "objectives": [{"metric": o.metric, "mode": o.mode} for o in study.objectives],
         "command": " ".join(["python", "-m", "study.sweep", *sys.argv[1:]]),
     }
+    if args.seeds:
+        data["seeds"] = {"seeds": args.seeds, "top_k": args.top_k}
     return study, SweepInfo(path, data)
-
-
-def _prepare_data(study: Study, data_dir: Path) -> str:
-    """Prepare every dataset the space can reach, here and once (not racing in every trial); their checksums."""
-    from data import DATASETS, DatasetError
-    from study.provenance import data_checksum
-
-    names = {study.config_for({}).data.name}
-    for param in study.space.params:
-        if param.key == "data.name":
-            names |= set(param.values)
-    checksums = []
-    for name in sorted(names):
-        try:
-            checksums.append(f"{name}:{data_checksum(study.config_for({'data.name': name}).data, data_dir)}")
-        except DatasetError as err:
-            stand_ins = [n for n, info in DATASETS.items() if info.stands_in_for == name]
-            if not stand_ins:
-                raise
-            raise DatasetError(
-                f"{err}\nWhere {name} cannot be had, its stand-in {stand_ins[0]} can take its place: "
-                f"--set data.name={stand_ins[0]} for every trial, or a scale of the study that swaps it in "
-                "(see the spec's scales)"
-            ) from err
-    return " ".join(checksums)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +113,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         study, sweep = _study_and_sweep(args)
     except (SpecError, FileNotFoundError) as err:
+        print(f"spec error: {err}", file=sys.stderr)
+        return 2
+
+    warm = None
+    if args.warm_start and "warm_start" not in sweep.data:
+        try:
+            warm = warm_start(study, sweep, args)
+        except (SpecError, FileNotFoundError) as err:
+            print(f"spec error: {err}", file=sys.stderr)
+            return 2
+
+    try:
+        memory = memory_setup(study, sweep.data, args)
+    except SpecError as err:
         print(f"spec error: {err}", file=sys.stderr)
         return 2
 
@@ -122,20 +141,34 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tracking error: {err}", file=sys.stderr)
         return 1
     data_dir = default_data_dir(args.data_dir or data.get("data_dir")).resolve()
-    try:
-        checksum = data.get("data_checksum") or _prepare_data(study, data_dir)
-    except DatasetError as err:
-        print(f"data error: {err}", file=sys.stderr)
-        return 1
+    if not data.get("data_checksum"):
+        try:
+            data["data_checksum"], swaps = prepare_data(study, data_dir, stand_ins=args.stand_ins)
+        except DatasetError as err:
+            print(f"data error: {err}", file=sys.stderr)
+            return 1
+        if swaps:
+            try:
+                study = with_stand_ins(study, data, swaps)
+            except SpecError as err:
+                print(f"spec error: with {', '.join(swaps.values())} standing in: {err}", file=sys.stderr)
+                return 2
+    checksum = data["data_checksum"]
 
     sweep.path.mkdir(parents=True, exist_ok=True)
+    if warm is not None:
+        from tuning.warm_start import seed_study
+
+        seed_study(sweep.path, data["name"], [o.mode for o in study.objectives], warm.trials)
+        data["warm_start"] = {"from": args.warm_start, "trials": len(warm.trials), "skipped": len(warm.skipped)}
     data.setdefault("storage", args.storage or str(sweep.path / "ray"))
-    data.update(tracking_uri=uri, data_dir=str(data_dir), data_checksum=checksum)
+    data.update(tracking_uri=uri, data_dir=str(data_dir))
     data.setdefault("git_commit", git_commit())
     data.setdefault("versions", library_versions())
     tags = {
         "auxlstm.study": study.name, "auxlstm.spec_hash": study.spec_hash, "auxlstm.git_commit": data["git_commit"],
         "auxlstm.data_checksum": checksum, "auxlstm.sweep": data["name"],
+        **({"auxlstm.stand_ins": json.dumps(data["stand_ins"])} if data.get("stand_ins") else {}),
         **{f"auxlstm.version.{k}": v for k, v in data["versions"].items()},
     }  # fmt: skip
     tracker = Tracker(uri, experiment=f"auxlstm-{study.name}", sweep_id=data["sweep_id"], tags=tags)
@@ -146,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     sweep.save()
     print(f"sweep {data['name']}: study {study.name!r}, {study.trials} trials; files in {sweep.path}", flush=True)
 
-    status = _run(study, sweep, tracker, args)
+    status = _run(study, sweep, tracker, args, memory)
     tracker.end(data["mlflow_parent_run_id"], "FINISHED" if status == 0 else "FAILED")
     return status
 
@@ -166,9 +199,10 @@ def _sweep_params(study: Study) -> dict[str, Any]:
     return params
 
 
-def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace) -> int:
+def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace, memory: tuple) -> int:
     from study.export import export
     from study.results import load_rows, pareto_front, rank
+    from study.robust import seed_points
     from study.trials import TrialJob
     from tuning.tracking import ui_command
     from tuning.tune_sweep import SweepError, SweepPlan, run_sweep
@@ -180,28 +214,46 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace)
         scheduler=study.scheduler.kind, grace_period=study.scheduler.grace_period,
         reduction_factor=study.scheduler.reduction_factor, max_supervised_epochs=study.max_supervised_epochs,
         trials=study.trials, concurrency=min(study.concurrency, args.concurrency or study.concurrency),
-        cpus=study.resources.cpus, gpus=study.resources.gpus, workers=study.resources.workers, seed=study.seed,
-        job=TrialJob(study=study, data_dir=data["data_dir"], sweep_dir=str(sweep.path)), tracker=tracker,
-        cpu_fallback=data["smoke"],
+        cpus=study.resources.cpus, gpus=study.resources.gpus, workers=study.max_workers, seed=study.seed,
+        job=TrialJob(study=study, data_dir=data["data_dir"], sweep_dir=str(sweep.path), memory_model=memory[0],
+                     memory_budget_mb=memory[1]),
+        tracker=tracker,
+        cpu_fallback=data["smoke"], exact_points=study.exact_points,
     )  # fmt: skip
     started = time.perf_counter()
+    metric, mode = study.objectives[0].metric, study.objectives[0].mode
     try:
-        run_sweep(plan, address=args.address, resume=args.resume, quiet=not args.verbose)
+        if _unfinished(study, sweep)[0] or not args.resume:
+            run_sweep(plan, address=args.address, resume=args.resume, quiet=not args.verbose)
+        seeds = data.get("seeds")
+        if seeds and not _unfinished(study, sweep)[0]:
+            rows = load_rows(sweep.path)
+            points = seed_points(rows, metric, mode, top_k=seeds["top_k"], seeds=seeds["seeds"])
+            if points:
+                print(f"sweep: the best {seeds['top_k']} configuration(s) again, to {seeds['seeds']} seeds each: "
+                      f"{len(points)} trial(s)", flush=True)  # fmt: skip
+                # One Tune experiment per request: --resume continues it, a later request for more seeds is new.
+                seeded = dataclasses.replace(
+                    plan, name=f"{data['name']}-seeds{seeds['seeds']}-top{seeds['top_k']}", points=points,
+                    trials=len(points), fixed=True,
+                    earlier_trials=len(rows),
+                )  # fmt: skip
+                run_sweep(seeded, address=args.address, resume=args.resume, quiet=not args.verbose)
     except SweepError as err:
         print(f"sweep error: {err}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - started
     rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
-    unfinished = study.trials - sum(r["status"] != "RUNNING" for r in rows)
-    if unfinished > 0:  # stopped from outside (Ctrl-C): what ran is kept
-        print(f"\nsweep {data['name']} stopped with {unfinished} of {study.trials} trials unfinished; continue it with")
+    unfinished, reruns = _unfinished(study, sweep)
+    if unfinished > 0 or reruns:  # stopped from outside (Ctrl-C): what ran is kept
+        left = f"{unfinished} of {study.trials} trials" if unfinished else f"{reruns} seed re-run(s)"
+        print(f"\nsweep {data['name']} stopped with {left} unfinished; continue it with")
         print(f"  python -m study.sweep --name {data['name']} --sweeps-dir {args.sweeps_dir} --resume")
         return 1
     summary = export(sweep, sweep.path / "export", top_k=args.top_k)
     trained = sum((r.get("metrics") or {}).get("run_seconds", 0.0) for r in rows)
     print(f"\nsweep {data['name']} finished in {wall:.0f} s; its trials trained for {trained:.0f} s in total")
     print("trials: " + ", ".join(f"{v} {k}" for k, v in summary["trials"].items() if v))
-    metric, mode = study.objectives[0].metric, study.objectives[0].mode
     best = rank(rows, metric, mode)
     if best:
         row = best[0]
@@ -220,12 +272,51 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace)
         for row in front:
             values = ", ".join(f"{m} {row['metrics'][m]:.4g}" for m, _ in objectives)
             print(f"  {row['trial_id']} ({_params_text(row)}): {values}")
+    if summary["ranked_by"] == "seed bound":
+        print(f"seed-robust ranking by the one-sided 95 % {'lower' if mode == 'max' else 'upper'} bound of {metric}:")
+        for e in summary["top"]:
+            print(f"  {e['trial_id']} ({_params_text({'params': e['params']})}): mean {e['mean']:.4f}, "
+                  f"std {e['std']:.4f}, bound {e['bound']:.4f}, {e['seeds']} seeds")  # fmt: skip
+    _print_memory(rows)
     print(f"sweep files: {sweep.path} (results.json, configs/, optuna.db)")
     print(f"exports: {sweep.path / 'export'} (summary.md, {len(summary['top'])} config(s))")
     print(f"MLflow UI: {ui_command(data['tracking_uri'])}   (experiment auxlstm-{study.name})")
     print(f"Optuna dashboard: optuna-dashboard sqlite:///{sweep.path / 'optuna.db'}")
     print(f"report: python -m study.report --sweep {sweep.path}")
     return 0 if best else 1
+
+
+def _print_memory(rows: list[dict[str, Any]]) -> None:
+    """The trials pruned by the memory budget, and the model's predicted training peaks against the measured."""
+    for row in rows:
+        if row["status"] == "PRUNED":
+            print(f"pruned before it started: {row['trial_id']} ({_params_text(row)}): {row['reason']}")
+    compared = [
+        (row, row["predicted_peak_memory_mb"], max(h["peak_memory_mb"] for h in row["history"]))
+        for row in rows
+        if row["status"] == "COMPLETE" and row.get("predicted_peak_memory_mb") and row.get("history")
+    ]
+    if compared:
+        errors = sorted(abs(predicted - measured) / measured for _, (predicted, _), measured in compared)
+        within = sum(abs(predicted - measured) <= error for _, (predicted, error), measured in compared)
+        print(f"memory model: {within} of {len(compared)} training peaks within the stated error of their prediction; "
+              f"median error {errors[len(errors) // 2]:.0%}, largest {errors[-1]:.0%} (per trial in the report)")
+        for row, (predicted, error), measured in compared:
+            if abs(predicted - measured) > error:
+                print(f"  outside: {row['trial_id']} predicted {predicted:,.0f} ± {error:,.0f} MB, measured "
+                      f"{measured:,.0f} MB")
+
+
+def _unfinished(study: Study, sweep: SweepInfo) -> tuple[int, int]:
+    """The search's trials not yet finished, and the seed re-runs started but not finished."""
+    from study.results import ENDED, load_rows
+
+    rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
+    searched = [r for r in rows if SEED_OF not in (r.get("params") or {})]
+    reruns = [r for r in rows if SEED_OF in (r.get("params") or {})]
+    # A study of exact points does not replace a point the memory budget refused.
+    ended = ENDED + (("PRUNED",) if study.exact_points else ())
+    return study.trials - sum(r["status"] in ended for r in searched), sum(r["status"] == "RUNNING" for r in reruns)
 
 
 def _params_text(row: dict[str, Any]) -> str:

@@ -127,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     except FloatingPointError as err:
         print(f"training diverged: {err}; the last good epoch is in {args.out}/checkpoint.pt", file=sys.stderr)
         return 1
+    val = "" if metrics["val_accuracy"] is None else f" (val {metrics['val_accuracy']:.4f})"  # data.validation: none
     print(
-        f"test accuracy {metrics['test_accuracy']:.4f} (val {metrics['val_accuracy']:.4f}) after "
+        f"test accuracy {metrics['test_accuracy']:.4f}{val} after "
         f"{metrics['epochs']} epochs in {metrics['wall_seconds']:.0f} s; results in {args.out}/"
     )
     return 0

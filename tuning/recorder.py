@@ -24,14 +24,28 @@ TUNE_KEYS = {
     "experiment_tag", "should_checkpoint", "checkpoint_path",
 }  # fmt: skip
 PROGRESS_EVERY_S = 15.0
+POINT = "point"  # a fixed point's config: {POINT: sampled values}, one grid value per trial
+
+
+_ACTIVE: list[SweepRecorder] = []  # the driver's recorder, for the searcher's pruned suggestions
+
+
+def active_recorder() -> SweepRecorder | None:
+    return _ACTIVE[-1] if _ACTIVE else None
+
+
+def trial_params(config: dict[str, Any]) -> dict[str, Any]:
+    """A trial's sampled values: the searcher's flat dict, or the fixed point it was given."""
+    return dict(config[POINT]) if POINT in config else dict(config)
 
 
 class SweepRecorder(tune.Callback):
     def __init__(
         self, *, sweep_dir: Path, tracker: Tracker, job: Any, objectives: list[tuple[str, str]], trials: int,
-        concurrency: int,
+        concurrency: int, replaces_pruned: bool = True,
     ) -> None:  # fmt: skip
         self.sweep_dir, self.tracker, self.job = Path(sweep_dir), tracker, job
+        self.replaces_pruned = replaces_pruned  # a pruned suggestion is followed by another (not in exact studies)
         self.objectives, self.trials, self.concurrency = list(objectives), trials, concurrency
         self._table: Any = None
         self._last_print = 0.0
@@ -49,6 +63,7 @@ class SweepRecorder(tune.Callback):
     def setup(self, **info: Any) -> None:
         self._table = None  # re-read: a resumed sweep continues the table on disk
         self._reconciled = False
+        _ACTIVE[:] = [self]
         print(f"sweep: up to {self.trials} trials, {self.concurrency} at a time", flush=True)
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
@@ -71,18 +86,37 @@ class SweepRecorder(tune.Callback):
                 print(f"sweep: trial {trial_id} began after the last saved state; it runs again", flush=True)
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        params = dict(trial.config)
+        params = trial_params(trial.config)
         described = self.job.describe(trial.trial_id, params)
         run_id = self.tracker.child(
             trial.trial_id, name=f"{trial.trial_id} {described['summary']}", params=described["config"],
-            tags={"auxlstm.command": described["command"], "auxlstm.config_path": described["config_path"]},
+            tags={"auxlstm.command": described["command"], "auxlstm.config_path": described["config_path"],
+                  **described.get("tags", {})},
         )  # fmt: skip
         row = self.table.row(trial.trial_id)
         self.table.update(
             trial.trial_id, status="RUNNING", params=params, config=described["config"],
             config_path=described["config_path"], command=described["command"], mlflow_run_id=run_id,
-            started=row.get("started", time.time()),
+            started=row.get("started", time.time()), **_predictions(described),
         )  # fmt: skip
+
+    def record_pruned(self, trial_id: str, params: dict[str, Any], reason: str) -> None:
+        """A suggestion skipped before it started (predicted over the memory budget): a results row and an MLflow
+        run that say why, and no process."""
+        if trial_id in self.table.rows:
+            return  # recorded before the driver was restarted
+        described = self.job.describe(trial_id, params)
+        run_id = self.tracker.child(
+            trial_id, name=f"{trial_id} {described['summary']}", params=described["config"],
+            tags={"auxlstm.command": described["command"], "auxlstm.status": "PRUNED", "auxlstm.reason": reason,
+                  **described.get("tags", {})},
+        )  # fmt: skip
+        self.tracker.end(run_id, "KILLED")
+        self.table.update(
+            trial_id, status="PRUNED", reason=reason, params=params, config=described["config"],
+            command=described["command"], mlflow_run_id=run_id, finished=time.time(), **_predictions(described),
+        )  # fmt: skip
+        print(f"trial {trial_id} pruned before it started: {reason}", flush=True)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         metrics = {k: v for k, v in result.items() if k not in TUNE_KEYS and not k.startswith("config/")}
@@ -142,11 +176,13 @@ class SweepRecorder(tune.Callback):
     def _print_progress(self) -> None:
         self._last_print = time.monotonic()
         rows = list(self.table.rows.values())
-        count = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETE", "STOPPED", "FAILED", "RUNNING")}
+        count = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETE", "STOPPED", "FAILED", "RUNNING", "PRUNED")}
         done = count["COMPLETE"] + count["STOPPED"] + count["FAILED"]
+        pruned = f", {count['PRUNED']} pruned before they started" if count["PRUNED"] else ""
         line = (
-            f"sweep: {done}/{self.trials} done ({count['STOPPED']} stopped early, {count['FAILED']} failed), "
-            f"{count['RUNNING']} running, {max(0, self.trials - len(rows))} pending"
+            f"sweep: {done}/{self.trials} done ({count['STOPPED']} stopped early, {count['FAILED']} failed{pruned}), "
+            f"{count['RUNNING']} running, "
+            f"{max(0, self.trials - len(rows) + (count['PRUNED'] if self.replaces_pruned else 0))} pending"
         )
         metric, mode = self.objectives[0]
         scored = [
@@ -157,6 +193,11 @@ class SweepRecorder(tune.Callback):
             best = pick(scored, key=lambda r: r["metrics"][metric])
             line += f" | best {metric} {best['metrics'][metric]:.4f} (trial {best['trial_id']})"
         print(line, flush=True)
+
+
+def _predictions(described: dict[str, Any]) -> dict[str, Any]:
+    """What the job predicted of a trial before it ran (its memory), kept in its results row."""
+    return {k: v for k, v in described.items() if k.startswith("predicted")}
 
 
 def finite(value: Any) -> bool:

@@ -4,6 +4,8 @@ The sweep entry point (`study.sweep`) hands in a `SweepPlan`: the define-by-run 
 objectives, the budget, and a `job` that turns sampled values into a config and runs it (`study.trials`).
 tuning/ does not import study/.
 
+- The number of workers may differ between trials (`job.workers(params)`, e.g. a searched
+  `resources.workers`); Tune reserves each trial's resources from its own sampled values.
 - A one-worker trial runs the job inside the trial function (a TorchTrainer per trial would cost ~15 s of
   start-up on 2 cores); a trial with several workers starts a Ray Train run from the trial function with
   `TuneReportCallback`, reserving 1 CPU for itself plus its workers' resources.
@@ -16,6 +18,7 @@ tuning/ does not import study/.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import shutil
@@ -26,16 +29,20 @@ from typing import Any
 import optuna
 import ray
 from ray import tune
+from ray.tune.execution.placement_groups import PlacementGroupFactory
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from models.checkpoint import load_checkpoint
 from tuning.importance import storage_url
-from tuning.recorder import SweepRecorder, finite
+from tuning.recorder import POINT, SweepRecorder, active_recorder, finite, trial_params
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, repair
+from tuning.warm_start import searched_trials
 
 CHECKPOINT = "checkpoint.pt"
+MAX_REFUSED = 50  # suggestions refused in a row before the search ends: the space hardly fits the budget
 DIVERGED = "diverged.txt"
 
 
@@ -63,11 +70,14 @@ class SweepPlan:
     concurrency: int
     cpus: float  # per worker
     gpus: float  # per worker
-    workers: int
+    workers: int  # the most any trial uses (a trial's own: job.workers(params))
     seed: int
-    job: Any  # .resolve(params) -> config, .run(config, data_dir, out, **hooks), .describe(...), .data_dir
+    job: Any  # .resolve(params) -> config, .workers(params), .run(config, data_dir, out, **hooks), .describe(...)
     tracker: Tracker
     max_trial_failures: int = 1  # restarts of a crashed trial from its last checkpoint
+    fixed: bool = False  # run exactly `points` (seed re-runs), without Optuna or early stopping
+    earlier_trials: int = 0  # trials an earlier phase of this sweep left in its results table (for progress lines)
+    exact_points: bool = False  # the points and nothing else: a refused point is not replaced by a sampled one
     cpu_fallback: bool = False  # a smoke test: a GPU study runs on CPU where the cluster has no GPU
 
 
@@ -75,6 +85,8 @@ class SweepSearch(OptunaSearch):
     """OptunaSearch that keeps Optuna's storage in step with Tune's trials, including across a killed driver.
 
     - A non-finite objective is recorded as FAIL (the stock searcher's `tell` raises and leaves it RUNNING).
+    - A suggestion the job refuses before it starts (`job.refuse(params)`: predicted over the memory budget) is
+      told to Optuna as PRUNED with the reason, recorded by the sweep's recorder, and replaced by a new one.
     - Tune saves the sweep state (searcher included) after each step, Optuna's storage on every call; a driver
       killed in between leaves the storage ahead. On resume, a result for a trial Optuna already finished is
       ignored, and a trial Optuna started for a suggestion the saved state lost is handed to the next new Tune
@@ -87,12 +99,32 @@ class SweepSearch(OptunaSearch):
         running = self._ot_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
         self._lost = [t for t in running if t.number not in known]
 
+    refuse: Any = None  # params -> reason or None (set by `_searcher`)
+    limit: int | None = None  # suggestions in all, refused ones included (a study of exact points)
+    suggested = 0
+
     def suggest(self, trial_id: str) -> dict | None:
-        lost = getattr(self, "_lost", None)
-        if trial_id not in self._ot_trials and lost:
-            # Optuna's Trial handle takes the storage's id; its sampled values are replayed by suggest_*.
-            self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, lost.pop(0)._trial_id)
-        return super().suggest(trial_id)
+        for _ in range(MAX_REFUSED):
+            if self.limit is not None and self.suggested >= self.limit and trial_id not in self._ot_trials:
+                return Searcher.FINISHED
+            if trial_id not in self._ot_trials:
+                self.suggested += 1
+            lost = getattr(self, "_lost", None)
+            if trial_id not in self._ot_trials and lost:
+                # Optuna's Trial handle takes the storage's id; its sampled values are replayed by suggest_*.
+                self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, lost.pop(0)._trial_id)
+            params = super().suggest(trial_id)
+            reason = self.refuse(params) if self.refuse and isinstance(params, dict) else None
+            if reason is None:
+                return params
+            ot_trial = self._ot_trials.pop(trial_id)
+            ot_trial.set_user_attr("pruned_reason", reason)
+            self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
+            recorder = active_recorder()
+            if recorder is not None:
+                recorder.record_pruned(f"pruned-{ot_trial.number}", params, reason)
+        print(f"sweep: {MAX_REFUSED} suggestions in a row were refused ({reason}); no more trials", flush=True)
+        return Searcher.FINISHED
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         try:
@@ -114,15 +146,16 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
     marker = trial_dir / DIVERGED
     if marker.exists():  # a retry of a trial that diverged: it would again
         raise TrialDiverged(marker.read_text())
-    cfg = job.resolve(config)
+    params = trial_params(config)
+    cfg, workers = job.resolve(params), job.workers(params)
     try:
-        if plan["workers"] == 1:
+        if workers == 1:
             # Not inside the trial directory: Tune uploads that directory while the run replaces its files, and
             # what the run writes reaches Tune as reported checkpoints and metrics anyway.
             with tempfile.TemporaryDirectory(prefix="auxlstm-trial-") as out:
                 _train_here(job, cfg, Path(out), objectives)
         else:
-            _train_on_workers(job, cfg, plan, context.get_trial_id())
+            _train_on_workers(job, cfg, workers, plan, context.get_trial_id())
     except (FloatingPointError, TrialDiverged) as err:
         marker.write_text(str(err))
         raise TrialDiverged(str(err)) from err
@@ -153,7 +186,7 @@ def _train_here(job: Any, cfg: Any, out: Path, objectives: tuple[str, ...]) -> N
     job.run(cfg, Path(job.data_dir), out, on_epoch=report, resume_from=resume_from)
 
 
-def _train_on_workers(job: Any, cfg: Any, plan: dict, trial_id: str) -> None:
+def _train_on_workers(job: Any, cfg: Any, workers: int, plan: dict, trial_id: str) -> None:
     from ray.tune.integration.ray_train import TuneReportCallback
 
     from tuning.ray_train import WorkerConfig, run_distributed
@@ -161,16 +194,17 @@ def _train_on_workers(job: Any, cfg: Any, plan: dict, trial_id: str) -> None:
     # A stable name: a restarted trial finds its Train run, which resumes from its latest checkpoint.
     run_distributed(
         WorkerConfig(run=job.run, config=cfg, data_dir=job.data_dir), name=f"trial-{trial_id}",
-        storage=plan["train_storage"], workers=plan["workers"], gpus_per_worker=plan["gpus"],
+        storage=plan["train_storage"], workers=workers, gpus_per_worker=plan["gpus"],
         cpus_per_worker=plan["cpus"], max_failures=2, callbacks=[TuneReportCallback()],
     )  # fmt: skip
 
 
-def trial_resources(plan: SweepPlan) -> dict[str, float]:
-    """What Tune reserves for one trial: the whole job when it trains in the trial, else 1 CPU for the driver."""
-    if plan.workers == 1:
-        return {"cpu": plan.cpus, "gpu": plan.gpus}
-    return {"cpu": 1}
+def trial_resources(job: Any, cpus: float, gpus: float, config: dict[str, Any]) -> PlacementGroupFactory:
+    """What Tune reserves for the trial of `config`: the whole job when it trains in the trial, else 1 CPU for
+    the driver (Ray Train reserves the workers' own resources when it starts them)."""
+    if job.workers(trial_params(config)) == 1:
+        return PlacementGroupFactory([{"CPU": cpus, **({"GPU": gpus} if gpus else {})}])
+    return PlacementGroupFactory([{"CPU": 1}])
 
 
 def concurrency_for(plan: SweepPlan, cluster: dict[str, float]) -> int:
@@ -188,13 +222,15 @@ def concurrency_for(plan: SweepPlan, cluster: dict[str, float]) -> int:
     return min(plan.concurrency, *fits)
 
 
-def _searcher(plan: SweepPlan) -> OptunaSearch:
+def _searcher(plan: SweepPlan) -> OptunaSearch | None:
+    if plan.fixed:
+        return None  # Tune's grid over the points (`param_space`)
     metrics = [m for m, _ in plan.objectives]
     modes = [mode for _, mode in plan.objectives]
     # Constant liar: parallel trials do not all sample the same region while the first ones are still running.
     sampler = optuna.samplers.TPESampler(seed=plan.seed, multivariate=True, constant_liar=True)
     storage = optuna.storages.RDBStorage(storage_url(plan.sweep_dir))
-    return SweepSearch(
+    search = SweepSearch(
         space=plan.space,
         metric=metrics if len(metrics) > 1 else metrics[0],
         mode=modes if len(modes) > 1 else modes[0],
@@ -203,10 +239,13 @@ def _searcher(plan: SweepPlan) -> OptunaSearch:
         study_name=plan.name,
         storage=storage,
     )
+    search.refuse = getattr(plan.job, "refuse", None)
+    search.limit = len(plan.points) if plan.exact_points else None
+    return search
 
 
 def _scheduler(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
-    if plan.scheduler == "fifo":
+    if plan.scheduler == "fifo" or plan.fixed:
         return FIFOScheduler()
     metric, mode = plan.objectives[0]
     return ASHAScheduler(
@@ -217,19 +256,19 @@ def _scheduler(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
 
 def _trainable(plan: SweepPlan) -> Any:
     details = {
-        "workers": plan.workers, "cpus": plan.cpus, "gpus": plan.gpus,
+        "cpus": plan.cpus, "gpus": plan.gpus,
         "train_storage": f"{plan.storage.rstrip('/')}/{plan.name}-train",
     }  # fmt: skip
     trainable = tune.with_parameters(
         sweep_trial, job=plan.job, objectives=tuple(m for m, _ in plan.objectives), plan=details
     )
-    return tune.with_resources(trainable, trial_resources(plan))
+    return tune.with_resources(trainable, functools.partial(trial_resources, plan.job, plan.cpus, plan.gpus))
 
 
 def _has_trials(plan: SweepPlan) -> bool:
     storage = storage_url(plan.sweep_dir)
     names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-    return plan.name in names and bool(optuna.load_study(study_name=plan.name, storage=storage).trials)
+    return plan.name in names and bool(searched_trials(optuna.load_study(study_name=plan.name, storage=storage)))
 
 
 def experiment_path(plan: SweepPlan) -> str:
@@ -250,7 +289,7 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     concurrency = concurrency_for(plan, cluster)
     recorder = SweepRecorder(
         sweep_dir=plan.sweep_dir, tracker=plan.tracker, job=plan.job, objectives=plan.objectives,
-        trials=plan.trials, concurrency=concurrency,
+        trials=plan.earlier_trials + plan.trials, concurrency=concurrency, replaces_pruned=not plan.exact_points,
     )  # fmt: skip
     path = experiment_path(plan)
     if resume and "://" not in path and repair(Path(path), plan.sweep_dir / BACKUP):
@@ -260,12 +299,13 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     else:
         if resume:  # the driver died before Tune saved anything: start again, without enqueuing the points twice
             print("sweep: no saved sweep state to resume; starting it again", flush=True)
-            if _has_trials(plan):
+            if not plan.fixed and _has_trials(plan):
                 plan = dataclasses.replace(plan, points=[])
         tuner = tune.Tuner(
             _trainable(plan),
+            param_space={POINT: tune.grid_search(list(plan.points))} if plan.fixed else None,
             tune_config=tune.TuneConfig(
-                search_alg=_searcher(plan), scheduler=_scheduler(plan), num_samples=plan.trials,
+                search_alg=_searcher(plan), scheduler=_scheduler(plan), num_samples=1 if plan.fixed else plan.trials,
                 max_concurrent_trials=concurrency,
             ),
             run_config=tune.RunConfig(

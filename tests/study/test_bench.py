@@ -24,14 +24,19 @@ def _tables(out: str) -> list[list[list[str]]]:
 
 @pytest.mark.slow
 def test_quick_bench_prints_every_variant_with_its_floor_and_memory(capsys):
-    assert main(["--quick", "--variants", "lstm full BPTT", "lstm truncate300", "r_lstm truncate300"]) == 0
+    variants = ["lstm full BPTT", "lstm full BPTT, checkpointed", "lstm truncate300", "r_lstm truncate300"]
+    assert main(["--quick", "--variants", *variants]) == 0
     steps, prefix = _tables(capsys.readouterr().out)
     header, rows = steps[0], steps[1:]
     assert "step / floor" in header and "saved activations (MB)" in header and "eval RSS rise (MB)" in header
-    assert len(rows) == 6  # 3 variants x 2 lengths
+    assert len(rows) == 8  # 4 variants x 2 lengths
     saved = {(r[0], int(r[1])): float(r[5]) for r in rows}
     assert saved[("lstm truncate300", 2048)] == saved[("lstm truncate300", 512)]  # exact, flat in T
     assert saved[("lstm full BPTT", 2048)] > 3 * saved[("lstm full BPTT", 512)]
+    # Checkpointed (chunks of sqrt(T) steps, 23 and 46): 4x the steps, about 2x the saved bytes, a fraction of T's.
+    checkpointed = "lstm full BPTT, checkpointed"
+    assert saved[(checkpointed, 2048)] < 2.5 * saved[(checkpointed, 512)]
+    assert saved[(checkpointed, 2048)] < 0.1 * saved[("lstm full BPTT", 2048)]
     for row in rows:
         assert float(row[4].rstrip("x")) > 0.5  # a real ratio to the timed floor
     # The no-grad pass of the auxiliary step, with both strategies and its one-call floor.

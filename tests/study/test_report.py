@@ -191,3 +191,68 @@ def test_a_minimised_objective_picks_the_lowest_and_a_group_without_values_never
     assert main(["--sweep", str(sweep), "--no-mlflow"]) == 0
     assert "| r-LSTM Truncate300 | mnist | 96.4 | 90.0 (1 run) | -6.4 | run-low |" in (
         sweep / "report" / "report.md").read_text()  # fmt: skip
+
+
+def test_workers_scaling_gives_speed_up_efficiency_and_time_to_target(tmp_path):
+    def run(trial_id, workers, tps, accuracies, overrides=R300):
+        row = _row(trial_id, "COMPLETE", overrides, tps=tps, epochs=len(accuracies))
+        for h, acc in zip(row["history"], accuracies):
+            h.update({"val/accuracy": acc, "epoch_seconds": 10.0 / workers, "supervised_epoch": h["epoch"]})
+        row["params"] = {"resources.workers": workers}
+        return row
+
+    rows = [run("w1", 1, 1000.0, [0.2, 0.5, 0.9]), run("w2", 2, 1800.0, [0.3, 0.6, 0.8]),
+            run("w4", 4, 3000.0, [0.1, 0.2, 0.4]), run("other", 1, 500.0, [0.9], L300)]  # fmt: skip
+    path = _sweep(tmp_path, rows)
+    assert main(["--sweep", str(path), "--no-mlflow"]) == 0
+    report = (path / "report" / "report.md").read_text()
+    assert "val/accuracy ≥ 0.400" in report  # by default the best accuracy every run reached
+    assert "| r-LSTM Truncate300 on mnist | 1 | 1,000 | 1.00x | 100% | 20.0 | 0.9000 | run-w1 |" in report
+    assert "| r-LSTM Truncate300 on mnist | 2 | 1,800 | 1.80x | 90% | 10.0 | 0.8000 | run-w2 |" in report
+    assert "| r-LSTM Truncate300 on mnist | 4 | 3,000 | 3.00x | 75% | 7.5 | 0.4000 | run-w4 |" in report
+    assert "LSTM Truncate300 on mnist | 1 | 500" not in report  # one worker count: no scaling to show
+    _assert_png_with_content(path / "report" / "workers.png")
+    assert main(["--sweep", str(path), "--no-mlflow", "--target-accuracy", "0.85"]) == 0
+    report = (path / "report" / "report.md").read_text()
+    assert "| 4 | 3,000 | 3.00x | 75% | not reached |" in report and "| 1 | 1,000 | 1.00x | 100% | 30.0 |" in report
+
+
+def test_checkpointed_full_bptt_is_its_own_series_and_kept_off_table_2(tmp_path):
+    long = ["data.name=mnist_long", "aux.segment_len=100", "aux.truncation=50", "data.batch_size=32"]
+    full = ["model.kind=lstm", "train.truncation=null"]
+    rows = []
+    for side in (16, 24, 32, 48):
+        steps = side * side
+        at = [*long, f"data.image_size={side}", *full]
+        rows.append(_row(f"f{side}", "COMPLETE", at, test=0.4, peak=0.2 * steps, tps=1e5))
+        rows.append(_row(f"c{side}", "COMPLETE", [*at, "train.checkpoint_chunk=sqrt"], test=0.4,
+                         peak=2.0 * math.sqrt(steps), tps=1e5))  # fmt: skip
+    # A better checkpointed run where Table 2 has an "LSTM Full BP" cell: it must not take that cell.
+    rows.append(_row("fm", "COMPLETE", FASHION, test=0.80))
+    rows.append(_row("cm", "COMPLETE", [*FASHION, "train.checkpoint_chunk=64"], test=0.99))
+    sweep = _sweep(tmp_path, rows)
+    assert main(["--sweep", str(sweep), "--no-mlflow", "--out", str(tmp_path / "out")]) == 0
+    report = (tmp_path / "out" / "report.md").read_text()
+    exponents = {line.split("|")[1].strip(): [c.strip() for c in line.split("|")[2:6]]
+                 for line in report.split("Fitted power laws")[1].splitlines() if line.startswith("| ")}  # fmt: skip
+    # one series per dataset here (the Table 2 rows ran on fashion_mnist)
+    assert exponents["LSTM Full BP on mnist_long"][0] == "1.00"
+    assert exponents["LSTM Full BP, checkpointed on mnist_long"][0] == "0.50"
+    replication = report.split("## Replication of Table 2")[1].split("\n## ")[0]
+    assert "| LSTM Full BP | cifar10 (stand-in: fashion_mnist) | 58.8 | 80.0 (1 run) |" in replication
+    assert "checkpointed" not in replication and "run-cm" not in replication
+
+
+def test_predicted_memory_is_set_against_the_measured_peak_and_pruned_trials_are_listed(tmp_path):
+    near = {**_row("near", "COMPLETE", R300, peak=100.0), "predicted_peak_memory_mb": [110.0, 20.0]}
+    far = {**_row("far", "COMPLETE", L300, peak=100.0), "predicted_peak_memory_mb": [300.0, 50.0]}
+    pruned = {**_row("pruned-3", "PRUNED", FASHION, reason="predicted training peak 9,000 MB (± 900) is over the "
+              "memory budget of 500 MB"), "history": [], "metrics": None}  # fmt: skip
+    path = _sweep(tmp_path, [near, far, pruned])
+    assert main(["--sweep", str(path), "--no-mlflow"]) == 0
+    report = (path / "report" / "report.md").read_text()
+    assert "| near | r-LSTM Truncate300 | 784 | 110 ± 20 | 100 | yes |" in report
+    assert "| far | LSTM Truncate300 | 784 | 300 ± 50 | 100 | no |" in report
+    assert "Pruned before they started (1): pruned-3 LSTM Full BP at 784 steps." in report
+    assert "| pruned-3 | LSTM Full BP | fashion_mnist | 784 | pruned | predicted training peak 9,000 MB" in report
+    _assert_png_with_content(path / "report" / "memory_model.png")

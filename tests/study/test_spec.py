@@ -14,6 +14,7 @@ import yaml
 from models.config import AUX_KINDS
 from models.loop import fit
 from study.config import ConfigError, flatten
+from study.paper_table import method_of
 from study.spec import EPOCH_METRICS, SPECS_DIR, SpecError, load_study, parse_study, read_spec
 
 VALID = {
@@ -84,6 +85,9 @@ MALFORMED = [
     (_with("resources", {"workers": 0}), "resources.workers"),
     (_with("resources", {"cpus": 0}), "resources.cpus"),
     (_with("resources", {"tpus": 1}), "resources.tpus"),
+    (_with("space/scientific/resources.workers", {"int": [1, 4]}), "space.scientific.resources.workers"),
+    (_with("space/scientific/resources.workers", {"choice": [1, 0]}), "space.scientific.resources.workers"),
+    (_with("space/scientific/resources.cpus", {"choice": [1, 2]}), "resources.cpus"),
     (_with("trials", 0), "trials"),
     (_with("concurrency", "2"), "concurrency"),
     (_with("base", {"model": {"knd": "lstm"}}), "model.knd"),
@@ -170,10 +174,11 @@ def test_first_point_defaults_to_the_base_values_and_set_fixes_a_searched_key():
         parse_study(VALID, ["bogus=1"])
 
 
-def test_spec_points_that_disagree_with_a_set_key_are_dropped():
+def test_spec_points_that_disagree_with_a_set_key_are_dropped_and_keys_they_leave_out_take_base_values():
     spec = {**VALID, "points": [{"model.kind": "lstm"}, {"model.kind": "r_lstm", "aux.weight": 0.5}]}
     study = parse_study(spec, ["model.kind=r_lstm"])
-    assert study.points == ({"aux.weight": 0.5},)
+    base = {"aux.segment_len": 100, "aux.truncation": 50, "aux.anchors": 1, "train.truncation": 50, "train.lr": 1e-3}
+    assert study.points == ({"aux.weight": 0.5, **base},)  # not values Optuna would sample for them
 
 
 def test_smoke_shrinks_epochs_data_and_trials():
@@ -232,6 +237,32 @@ def test_a_cpu_scale_fixes_its_keys_replaces_ranges_and_drops_what_it_contradict
     assert load_study("paper-table2", ["train.epochs=5"], scale="cpu").config_for({}).train.epochs == 5
 
 
+@pytest.mark.parametrize("scale", [None, "cpu"])
+def test_scaling_length_runs_checkpointed_full_bptt_at_every_lstm_length(scale):
+    study = load_study("scaling-length", scale=scale)
+    configs = [study.config_for(p) for p in study.points]
+    full = {c.data.image_size for c in configs if c.model.kind == "lstm" and c.train.truncation is None}
+    checkpointed = [c for c in configs if c.train.checkpoint_chunk is not None]
+    assert all(c.model.kind == "lstm" and c.train.truncation is None for c in checkpointed)
+    assert sorted(c.data.image_size for c in checkpointed) == sorted(full) == sorted({
+        c.data.image_size for c in configs if c.model.kind != "transformer"})  # fmt: skip
+    assert {method_of(flatten(c)) for c in checkpointed} == {"LSTM Full BP, checkpointed"}
+    # Sampled points set the chunk only where it is valid: full BPTT of an LSTM kind.
+    sampler = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    chunks = set()
+    for _ in range(100):
+        trial = sampler.ask()
+        study.space(trial)
+        cfg = study.config_for(trial.params)
+        if "train.checkpoint_chunk" in trial.params:
+            assert cfg.train.truncation is None and cfg.model.kind != "transformer", trial.params
+            chunks.add(cfg.train.checkpoint_chunk)
+        sampler.tell(trial, 0.0)
+    assert chunks == {None, "sqrt"}
+    # Full BPTT fixed from the command line: the Transformer points stay valid (no chunk for them).
+    assert load_study("scaling-length", ["train.truncation=null"], scale=scale).points
+
+
 def test_an_unknown_scale_is_named_with_the_known_ones():
     with pytest.raises(SpecError, match=r"--scale: study 'paper-table2' has no scale 'tpu'; its scales: cpu, offline"):
         load_study("paper-table2", scale="tpu")
@@ -252,6 +283,14 @@ def test_a_grid_of_points_is_every_combination_once():
         parse_study({**spec, "points": {"grid": ["train.lr"]}})
 
 
+def test_searched_workers_decide_each_trials_workers_and_stay_out_of_its_config():
+    spec = _with("space/scientific/resources.workers", {"choice": [1, 2, 4]})
+    study = parse_study({**spec, "points": {"grid": ["resources.workers"]}, "resources": {"workers": 1}})
+    assert [study.workers_for(p) for p in study.points] == [1, 2, 4] and study.max_workers == 4
+    assert study.config_for(study.points[2]) == study.config_for({})  # not a config key
+    assert parse_study(VALID).max_workers == 1 and parse_study(_with("resources", {"workers": 3})).workers_for({}) == 3
+
+
 def test_default_study_covers_the_three_lstm_kinds_with_six_or_more_trials():
     study = load_study("default")
     kinds = next(p.values for p in study.space.params if p.key == "model.kind")
@@ -264,19 +303,43 @@ def test_config_error_is_the_base_of_spec_error():
     assert Path(SPECS_DIR).is_dir()
 
 
-def test_a_dataset_that_cannot_be_had_is_refused_naming_its_stand_in(monkeypatch, tmp_path):
+def test_a_dataset_that_cannot_be_had_is_swapped_for_its_stand_in_or_refused_naming_it(monkeypatch, tmp_path):
     import study.provenance
     from data import DatasetError
-    from study.sweep import _prepare_data
+    from study.sweep_setup import prepare_data, with_stand_ins
 
-    def unavailable(data, data_dir):
-        raise DatasetError(f"could not download {data.name}")
+    missing = {"cifar10", "mnist"}
 
-    monkeypatch.setattr(study.provenance, "data_checksum", unavailable)
+    def available_offline(data, data_dir):
+        if data.name in missing:
+            raise DatasetError(f"could not download {data.name}")
+        return f"sum-{data.name}"
+
+    monkeypatch.setattr(study.provenance, "data_checksum", available_offline)
     with pytest.raises(DatasetError, match=r"(?s)could not download cifar10.*stand-in fashion_mnist.*data\.name="):
-        _prepare_data(parse_study(_with("base/data/name", "cifar10")), tmp_path)
+        prepare_data(parse_study(_with("base/data/name", "cifar10")), tmp_path, stand_ins=False)
     with pytest.raises(DatasetError, match=r"^could not download mnist$"):  # no stand-in: the error as it was
-        _prepare_data(parse_study(VALID), tmp_path)
+        prepare_data(parse_study(VALID), tmp_path)
+
+    missing.discard("mnist")
+    spec = _with("space/scientific/data.name", {"choice": ["pmnist", "cifar10"]})
+    spec["points"] = [{"data.name": "cifar10", "model.kind": "lstm"}, {"data.name": "pmnist", "model.kind": "lstm"}]
+    checksums, swaps = prepare_data(parse_study(spec), tmp_path)
+    assert swaps == {"cifar10": "fashion_mnist"} and checksums == (
+        "fashion_mnist:sum-fashion_mnist mnist:sum-mnist pmnist:sum-pmnist"
+    )
+    record = {"overrides": ["train.lr=0.002"], "trials": None, "smoke": False}
+    swapped = with_stand_ins(parse_study(spec), record, swaps)
+    assert record["stand_ins"] == swaps and record["overrides"] == ["train.lr=0.002"]
+    assert swapped.description.startswith("[stand-in: fashion_mnist stands in for cifar10, which cannot be had here]")
+    assert next(p.values for p in swapped.space.params if p.key == "data.name") == ("pmnist", "fashion_mnist")
+    resumed = parse_study(record["spec"], record["overrides"])  # what --resume rebuilds
+    assert [p["data.name"] for p in resumed.points] == ["fashion_mnist", "pmnist"]
+    record = {"overrides": ["data.name=cifar10"], "trials": None, "smoke": False}
+    assert with_stand_ins(parse_study(spec, ["data.name=cifar10"]), record, swaps).config_for({}).data.name == (
+        "fashion_mnist"
+    )
+    assert record["overrides"] == ["data.name=fashion_mnist"]
 
 
 def test_without_trials_or_points_a_spec_runs_ten_trials():

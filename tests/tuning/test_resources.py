@@ -15,15 +15,29 @@ PLAN = SweepPlan(
 )  # fmt: skip
 
 
+class Job:
+    """A job whose trials take the workers their sampled values say (`resources.workers`), else one."""
+
+    def workers(self, params):
+        return params.get("resources.workers", 1)
+
+
+def bundles(job, cpus, gpus, config):
+    return trial_resources(job, cpus, gpus, config).bundles
+
+
 def test_one_worker_trials_fill_the_cpus_up_to_the_spec():
     assert concurrency_for(PLAN, {"CPU": 2}) == 2
     assert concurrency_for(PLAN, {"CPU": 16}) == 4
-    assert trial_resources(PLAN) == {"cpu": 1.0, "gpu": 0.0}
+    assert bundles(Job(), 1.0, 0.0, {}) == [{"CPU": 1.0}]
+    assert bundles(Job(), 2.0, 0.25, {}) == [{"CPU": 2.0, "GPU": 0.25}]
 
 
 def test_a_trial_with_workers_holds_one_cpu_plus_its_workers():
     plan = dataclasses.replace(PLAN, workers=2)
-    assert trial_resources(plan) == {"cpu": 1}  # Tune's share; Ray Train places the workers
+    # Tune's share; Ray Train places the workers. Each trial's own sampled workers decide.
+    assert bundles(Job(), 1.0, 0.25, {"resources.workers": 2}) == [{"CPU": 1}]
+    assert bundles(Job(), 1.0, 0.25, {"resources.workers": 1}) == [{"CPU": 1.0, "GPU": 0.25}]
     assert concurrency_for(plan, {"CPU": 4}) == 1  # 1 + 2 fit once, not twice
     assert concurrency_for(plan, {"CPU": 6}) == 2
     with pytest.raises(SweepError, match="3 CPUs"):

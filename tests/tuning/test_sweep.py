@@ -271,18 +271,22 @@ def test_a_nan_trial_fails_with_its_reason_and_the_sweep_goes_on(ray_cluster, tm
     assert len(failed) == len(by_lr[1.0e30]) and "nan" in failed[0].data.tags["auxlstm.reason"]
 
 
-def test_a_two_worker_trial_completes_inside_a_sweep(ray_cluster, tmp_path):
+def test_searched_worker_counts_each_run_their_own_trial_and_the_report_compares_them(ray_cluster, tmp_path):
     spec = _spec(
-        tmp_path, "two_workers", trials=1, resources={"cpus": 1, "workers": 2},
-        space={"nuisance": {"train.lr": {"float": [1.0e-3, 1.0e-2], "log": True}},
+        tmp_path, "workers", resources={"cpus": 1}, points={"grid": ["resources.workers"]},
+        space={"scientific": {"resources.workers": {"choice": [1, 2]}},
                "fixed": {**TINY["space"]["fixed"], "model.kind": "lstm", "train.epochs": 2}},
     )  # fmt: skip
     result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "w2")
     assert result.returncode == 0, result.stderr[-3000:]
-    (row,) = _results(tmp_path / "sweeps" / "w2")
-    assert row["status"] == "COMPLETE" and row["metrics"]["workers"] == 2
-    assert [h["epoch"] for h in row["history"]] == [1, 2] and "test_accuracy" in row["metrics"]
-    assert "--workers 2" in row["command"]
+    rows = sorted(_results(tmp_path / "sweeps" / "w2"), key=lambda r: r["params"]["resources.workers"])
+    assert [r["status"] for r in rows] == ["COMPLETE", "COMPLETE"]
+    assert "workers" not in rows[0]["metrics"] and rows[1]["metrics"]["workers"] == 2  # ran on Ray Train workers
+    assert [h["epoch"] for h in rows[1]["history"]] == [1, 2] and "test_accuracy" in rows[1]["metrics"]
+    assert "--workers" not in rows[0]["command"] and "--workers 2" in rows[1]["command"]
+    assert report_main(["--sweep", str(tmp_path / "sweeps" / "w2"), "--no-mlflow"]) == 0
+    report = (tmp_path / "sweeps" / "w2" / "report" / "report.md").read_text()
+    assert "## Data-parallel workers" in report and "| LSTM Truncate50 on mnist | 2 |" in report
 
 
 def test_a_multi_objective_sweep_reports_its_pareto_set(ray_cluster, tmp_path):
@@ -298,3 +302,88 @@ def test_a_multi_objective_sweep_reports_its_pareto_set(ray_cluster, tmp_path):
     summary = json.loads((sweep_dir / "export" / "summary.json").read_text())
     ours = sorted((e["metrics"]["val/accuracy"], e["metrics"]["epoch_seconds"]) for e in summary["pareto"])
     assert ours and ours == sorted(tuple(t.values) for t in study.best_trials)  # the same front as Optuna's
+
+
+def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_starts_from_it(ray_cluster, tmp_path):
+    spec = _spec(tmp_path, "seeded", trials=2, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
+                 "train.epochs": 1}})  # fmt: skip
+    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "seeded", "--seeds", "2", "--top-k", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep_dir = tmp_path / "sweeps" / "seeded"
+    rows = _results(sweep_dir)
+    originals = [r for r in rows if "seed_of" not in r["params"]]
+    (rerun,) = [r for r in rows if "seed_of" in r["params"]]
+    best = max(originals, key=lambda r: r["metrics"]["val/accuracy"])
+    assert rerun["params"]["seed_of"] == best["trial_id"] and rerun["status"] == "COMPLETE"
+    assert rerun["config"]["train.seed"] == best["config"]["train.seed"] + 1
+    assert {k: v for k, v in rerun["config"].items() if k != "train.seed"} == {
+        k: v for k, v in best["config"].items() if k != "train.seed"}  # fmt: skip
+    _, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-seeded")
+    assert len(children) == 3
+    assert [c.data.tags.get("auxlstm.seed_of") for c in children].count(best["trial_id"]) == 1
+    assert "seed-robust ranking by the one-sided 95 % lower bound of val/accuracy" in result.stdout
+    summary = json.loads((sweep_dir / "export" / "summary.json").read_text())
+    (top,) = summary["top"]
+    values = [best["metrics"]["val/accuracy"], rerun["metrics"]["val/accuracy"]]
+    assert summary["ranked_by"] == "seed bound" and top["trial_id"] == best["trial_id"] and top["seeds"] == 2
+    assert top["mean"] == pytest.approx(sum(values) / 2) and top["bound"] <= top["mean"]
+
+    # The same for the finished sweep: one more seed for its best configuration.
+    result = _sweep(tmp_path, ray_cluster, "--name", "seeded", "--seeds", "3", "--top-k", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    reruns = [r for r in _results(sweep_dir) if "seed_of" in r["params"]]
+    assert sorted(r["config"]["train.seed"] for r in reruns) == [1, 2] and len(_results(sweep_dir)) == 4
+    assert json.loads((sweep_dir / "export" / "summary.json").read_text())["top"][0]["seeds"] == 3
+
+    # A new sweep warm-started from it: its Optuna study begins with the earlier finished trials.
+    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "warm", "--trials", "1",
+                    "--warm-start", "seeded")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "warm start: 2 finished trial(s) of seeded fit this space; 0 do not" in result.stdout
+    warm = optuna.load_study(study_name="warm", storage=f"sqlite:///{tmp_path / 'sweeps' / 'warm' / 'optuna.db'}")
+    earlier = optuna.load_study(study_name="seeded", storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
+    added = [t for t in warm.trials if "warm_start_from" in t.user_attrs]
+    assert sorted((t.params["train.lr"], t.value) for t in added) == sorted(
+        (t.params["train.lr"], t.value) for t in earlier.trials)  # fmt: skip
+    assert len(warm.trials) == 3 and len(_results(tmp_path / "sweeps" / "warm")) == 1  # one trial of its own
+
+
+def test_trials_predicted_over_the_memory_budget_are_pruned_before_they_start(ray_cluster, tmp_path):
+    # A model in which only the auxiliary decoder costs memory: every r-LSTM is far over the budget.
+    peak = {"target": "peak_memory_mb", "device": "cpu", "names": ["supervised", "auxiliary", "decoder", "logits",
+            "attention", "tokens"], "intercept": 10.0, "coef": [0, 0, 1e6, 0, 0, 0], "relative_error": 0.1, "runs": 9}
+    (tmp_path / "model.json").write_text(json.dumps({"train": peak, "eval": None}))  # fmt: skip
+    spec = _spec(tmp_path, "budget", trials=3, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
+                 "train.epochs": 1}})  # fmt: skip
+    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "budget", "--memory-budget-mb", "500",
+                    "--memory-model", str(tmp_path / "model.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _results(tmp_path / "sweeps" / "budget")
+    pruned = [r for r in rows if r["status"] == "PRUNED"]
+    ran = [r for r in rows if r["status"] != "PRUNED"]
+    assert pruned and all(r["params"]["model.kind"] == "r_lstm" for r in pruned)
+    assert all(r["reason"].startswith("predicted training peak") and "over the memory budget of 500 MB" in r["reason"]
+               for r in pruned)  # fmt: skip
+    assert len(ran) == 3 and all(r["params"]["model.kind"] == "lstm" and r["status"] == "COMPLETE" for r in ran)
+    assert all(r["predicted_peak_memory_mb"] == [10.0, 8.0] for r in ran)  # 10 MB, the error floored at 8 MB
+    assert not any(r.get("history") for r in pruned)  # nothing trained
+    trial_dirs = [p.name for p in (tmp_path / "sweeps" / "budget" / "ray" / "budget").iterdir() if p.is_dir()]
+    assert len([d for d in trial_dirs if d.startswith("sweep_trial")]) == 3  # no Tune trial for a pruned one
+    study = optuna.load_study(study_name="budget", storage=f"sqlite:///{tmp_path / 'sweeps/budget/optuna.db'}")
+    states = [t for t in study.trials if t.state.name == "PRUNED"]
+    assert len(states) == len(pruned) and all("over the memory budget" in t.user_attrs["pruned_reason"] for t in states)
+    _, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-budget")
+    killed = [c for c in children if c.info.status == "KILLED"]
+    assert len(killed) == len(pruned) and all(c.data.tags["auxlstm.status"] == "PRUNED" for c in killed)
+    assert f"{len(pruned)} pruned" in result.stdout
+
+    # A study of exact points runs them and nothing else: a refused point is not replaced by a sampled one.
+    points = [{"model.kind": "lstm", "train.lr": 0.003}, {"model.kind": "r_lstm", "train.lr": 0.003}]
+    spec = _spec(tmp_path, "exact", points=points, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
+                 "train.epochs": 1}})  # fmt: skip
+    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "exact", "--memory-budget-mb", "500",
+                    "--memory-model", str(tmp_path / "model.json"))  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sorted((r["params"]["model.kind"], r["status"]) for r in _results(tmp_path / "sweeps" / "exact")) == [
+        ("lstm", "COMPLETE"), ("r_lstm", "PRUNED")]  # fmt: skip
+    assert "unfinished" not in result.stdout and "pruned before it started: pruned-1" in result.stdout

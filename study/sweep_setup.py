@@ -1,0 +1,106 @@
+"""What a sweep checks and prepares before Ray starts: its datasets (with stand-ins for those that cannot be had),
+the earlier sweeps it warm-starts from, and its memory model and budget. Ray-free."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from study.config import parse_override
+from study.spec import SpecError, Study, parse_study, swap_datasets
+from study.sweep_dir import SweepInfo, find_sweep
+
+
+def prepare_data(study: Study, data_dir: Path, *, stand_ins: bool = True) -> tuple[str, dict[str, str]]:
+    """Prepare every dataset the space can reach, here and once (not racing in every trial): their checksums,
+    and the stand-ins swapped in (with `stand_ins`) for datasets that cannot be had, such as CIFAR-10 offline."""
+    from data import DATASETS, DatasetError
+    from study.provenance import data_checksum
+
+    names = {study.config_for({}).data.name}
+    for param in study.space.params:
+        if param.key == "data.name":
+            names |= set(param.values)
+    checksums, swaps = [], {}
+    for name in sorted(names):
+        try:
+            checksums.append(f"{name}:{data_checksum(study.config_for({'data.name': name}).data, data_dir)}")
+        except DatasetError as err:
+            stand_in = next((n for n, info in DATASETS.items() if info.stands_in_for == name), None)
+            if stand_in is None:
+                raise
+            if not stand_ins:
+                raise DatasetError(
+                    f"{err}\nWhere {name} cannot be had, its stand-in {stand_in} can take its place: drop "
+                    f"--no-stand-ins, or --set data.name={stand_in} for every trial"
+                ) from err
+            print(f"data: {name} cannot be had ({str(err).splitlines()[0]}); its stand-in {stand_in} takes its place, "
+                  "labelled so in the results, MLflow and the report", flush=True)  # fmt: skip
+            swaps[name] = stand_in
+            checksums.append(f"{stand_in}:{data_checksum(study.config_for({'data.name': stand_in}).data, data_dir)}")
+    return " ".join(sorted(set(checksums))), swaps
+
+
+def with_stand_ins(study: Study, data: dict[str, Any], swaps: dict[str, str]) -> Study:
+    """The study (and the sweep record that rebuilds it on --resume) with the stand-ins swapped in."""
+    overrides = []
+    for text in data["overrides"]:
+        key, value = parse_override(text)
+        overrides.append(f"{key}={swaps[value]}" if key == "data.name" and value in swaps else text)
+    spec = swap_datasets(study.raw, swaps)
+    data.update(spec=spec, overrides=overrides, stand_ins=swaps)
+    return parse_study(spec, overrides, trials=data["trials"], smoke=data["smoke"])
+
+
+def warm_start(study: Study, sweep: SweepInfo, args: argparse.Namespace) -> Any:
+    """The earlier sweeps' finished trials that fit this study's space, checked before anything starts; the
+    ones that do not fit are listed."""
+    from tuning.warm_start import WarmStartError, collect
+
+    sources = [find_sweep(name, args.sweeps_dir) for name in args.warm_start]
+    for source in sources:
+        if source.data["objectives"] != sweep.data["objectives"]:
+            raise SpecError(
+                f"--warm-start {source.data['name']}: it optimised {source.data['objectives']}, this study "
+                f"{sweep.data['objectives']}"
+            )
+    try:
+        warm = collect(study.space, [(s.data["name"], s.path) for s in sources], [o.mode for o in study.objectives])
+    except WarmStartError as err:
+        raise SpecError(str(err)) from err
+    print(f"warm start: {len(warm.trials)} finished trial(s) of {', '.join(args.warm_start)} fit this space; "
+          f"{len(warm.skipped)} do not", flush=True)  # fmt: skip
+    for line in warm.skipped:
+        print(f"  skipped {line}", flush=True)
+    return warm
+
+
+def memory_setup(study: Study, data: dict[str, Any], args: argparse.Namespace) -> tuple[Any, float | None]:
+    """The memory model that predicts each trial's peaks (where one exists for the study's device) and the budget
+    above which trials are refused before they start; kept in sweep.json for --resume."""
+    from study.memory import MemoryModel, default_model
+
+    device = "cuda" if study.resources.gpus else "cpu"
+    path = args.memory_model or (Path(data["memory_model"]) if data.get("memory_model") else default_model(device))
+    budget = args.memory_budget_mb or data.get("memory_budget_mb")
+    if budget is None and device == "cuda" and path.exists():
+        import torch
+
+        if torch.cuda.is_available():  # the driver's GPU stands for the workers'
+            budget = torch.cuda.get_device_properties(0).total_memory / 2**20
+    if not path.exists():
+        if budget is not None:
+            raise SpecError(
+                f"--memory-budget-mb: no memory model at {path}; fit one to finished sweeps measured on {device} with "
+                f"python -m study.memory fit --sweep SWEEP ... --device {device} --out {path}"
+            )
+        return None, None
+    try:
+        model = MemoryModel.load(path)
+    except ValueError as err:
+        raise SpecError(f"--memory-model: {err}") from err
+    data.update(memory_model=str(path), memory_budget_mb=budget)
+    line = f"memory: model {path} (training peak within {model.train.relative_error:.0%} on {model.train.runs} runs)"
+    print(line + (f", budget {budget:,.0f} MB" if budget else ", no budget"), flush=True)
+    return model, budget
