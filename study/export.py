@@ -39,8 +39,9 @@ def export(sweep: SweepInfo, out: Path, *, top_k: int = 3, metric: str | None = 
     metric = metric or objectives[0][0]
     mode = mode or dict(objectives).get(metric) or default_mode(metric)
     # Configurations re-run with several seeds are ranked by their confidence bound, before any single run.
-    groups = seed_groups(rows, metric, mode)[:top_k]
-    best = [g.origin for g in groups] or rank([r for r in rows if SEED_OF not in (r.get("params") or {})], metric, mode)
+    groups = {g.origin["trial_id"]: g for g in seed_groups(rows, metric, mode)[:top_k]}
+    singles = rank([r for r in rows if SEED_OF not in (r.get("params") or {})], metric, mode)
+    best = [g.origin for g in groups.values()] + [r for r in singles if r["trial_id"] not in groups]
     out.mkdir(parents=True, exist_ok=True)
     exported = []
     for i, row in enumerate(best[:top_k], 1):
@@ -48,8 +49,8 @@ def export(sweep: SweepInfo, out: Path, *, top_k: int = 3, metric: str | None = 
         path = out / f"{i:02d}_{row['trial_id']}.yaml"
         path.write_text(dump_yaml(cfg))
         exported.append(_entry(i, row, path, metric))
-        if groups:
-            g = groups[i - 1]
+        g = groups.get(row["trial_id"])
+        if g is not None:
             exported[-1].update(mean=g.mean, std=g.std, bound=g.bound, seeds=g.seeds, seed_trials=list(g.trial_ids))
     summary = {
         "sweep": sweep.data["name"],
@@ -112,7 +113,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"| # | trial | searched values | seeds | mean | std | {bound} bound | runs |",
             "|---|---|---|---|---|---|---|---|",
         ]
-        for e in summary["top"]:
+        for e in (e for e in summary["top"] if "seeds" in e):
             params = ", ".join(f"{k}={_short(v)}" for k, v in e["params"].items())
             lines.append(
                 f"| {e['rank']} | {e['trial_id']} | {params} | {e['seeds']} | {e['mean']:.4g} | {e['std']:.3g} | "

@@ -38,9 +38,10 @@ FLOOR_MB = 8.0  # the smallest stated error: the resident-set noise of a CPU run
 EVAL_CHUNK = {"cuda": 512, "cpu": 128}  # models.lstm.CHUNK: evaluation runs in calls of this many steps
 
 
-def features(flat: Mapping[str, Any], seq_len: int, channels: int, device: str) -> dict[str, float]:
-    """Element counts (millions) of what a training step and an evaluation pass keep alive, from a flat config."""
-    b, t, c = flat["data.batch_size"], seq_len, channels
+def features(flat: Mapping[str, Any], seq_len: int, channels: int, device: str, workers: int = 1) -> dict[str, float]:
+    """Element counts (millions) of what a training step and an evaluation pass keep alive on one worker (which
+    trains its share of the global batch), from a flat config."""
+    b, t, c = math.ceil(flat["data.batch_size"] / workers), seq_len, channels
     h, e = flat["model.d_hidden"], flat["model.d_embed"]
     kind, truncation = flat["model.kind"], flat.get("train.truncation")
     scale = 0.5 if flat.get("train.precision") in ("bf16", "fp16") else 1.0
@@ -75,14 +76,14 @@ def features(flat: Mapping[str, Any], seq_len: int, channels: int, device: str) 
     return {k: v * (1.0 if k in unscaled else scale) / 1e6 for k, v in values.items()}
 
 
-def config_features(flat: Mapping[str, Any], device: str) -> dict[str, float]:
+def config_features(flat: Mapping[str, Any], device: str, workers: int = 1) -> dict[str, float]:
     """`features` of a flat config, its length and channels from the dataset registry."""
     from data import DATASETS
     from study.config import config_from_dict, sequence_length
     from study.export import unflatten
 
     cfg = config_from_dict(unflatten(dict(flat)))
-    return features(flat, sequence_length(cfg.data), DATASETS[cfg.data.name].channels, device)
+    return features(flat, sequence_length(cfg.data), DATASETS[cfg.data.name].channels, device, workers)
 
 
 @dataclass(frozen=True)
@@ -137,9 +138,9 @@ class MemoryModel:
     def device(self) -> str:
         return self.train.device
 
-    def predict(self, flat: Mapping[str, Any]) -> dict[str, tuple[float, float]]:
-        """{peak name: (predicted MB, stated error MB)} of a flat config."""
-        values = config_features(flat, self.device)
+    def predict(self, flat: Mapping[str, Any], workers: int = 1) -> dict[str, tuple[float, float]]:
+        """{peak name: (predicted MB, stated error MB)} of a flat config, per worker."""
+        values = config_features(flat, self.device, workers)
         return {m.target: (m.predict(values), m.error_mb(m.predict(values))) for m in (self.train, self.eval) if m}
 
     @classmethod
@@ -169,9 +170,12 @@ def measured_runs(rows: Iterable[Mapping[str, Any]], device: str) -> list[tuple[
     runs = []
     for row in rows:
         history = row.get("history") or []
-        if row.get("status") != "COMPLETE" or not history or history[-1].get("device", "cpu") != device:
+        # Seed re-runs repeat a config (they would flatter the leave-one-out error); rows without a recorded device
+        # predate it and may come from either.
+        if (row.get("status") != "COMPLETE" or not history or history[-1].get("device") != device
+                or "seed_of" in (row.get("params") or {})):
             continue
-        values = config_features(row["config"], device)
+        values = config_features(row["config"], device, history[-1].get("workers", 1))
         peaks = {
             name: max(h[name] for h in history if isinstance(h.get(name), (int, float)))
             for name in ("peak_memory_mb", "eval_peak_memory_mb")

@@ -56,11 +56,18 @@ def find_original(target: Path, trial: str | None) -> Original:
     return Original(entry, summary, config_file)
 
 
-def allowed_deviation(original: Original, reproduced: list[float], tolerance: float | None) -> tuple[float, str]:
+def seed_spread(original: Original, metric: str) -> bool:
+    """Whether the export holds the original's mean and std over seeds of `metric` (its sweep's objective)."""
+    return metric == original.summary["metric"] and original.entry.get("std") is not None
+
+
+def allowed_deviation(
+    original: Original, metric: str, reproduced: list[float], tolerance: float | None
+) -> tuple[float, str]:  # fmt: skip
     """How far the reproduced mean may lie from the original, and why that far."""
     if tolerance is not None:
         return tolerance, "the stated tolerance"
-    if original.entry.get("std") is not None:
+    if seed_spread(original, metric):
         return 2 * original.entry["std"], f"2 x the std of the original's {original.entry['seeds']} seeds"
     if len(reproduced) >= 2:
         mean = sum(reproduced) / len(reproduced)
@@ -106,7 +113,7 @@ def reproduce(target: Path, *, trial: str | None, seeds: int, metric: str | None
 
     original = find_original(target, trial)
     metric = metric or original.summary["metric"]
-    want = original.entry.get("mean", original.entry["metrics"].get(metric))
+    want = original.entry["mean"] if seed_spread(original, metric) else original.entry["metrics"].get(metric)
     if want is None:
         raise ConfigError(f"--metric: the export holds no {metric} for trial {original.entry['trial_id']}")
     cfg = load_config(original.config_file)
@@ -120,7 +127,7 @@ def reproduce(target: Path, *, trial: str | None, seeds: int, metric: str | None
             raise ConfigError(f"--metric: a run reports no {metric}; it reports {', '.join(sorted(last))}")
         values.append(last[metric])
     mean = sum(values) / len(values)
-    allowed, why = allowed_deviation(original, values, tolerance)
+    allowed, why = allowed_deviation(original, metric, values, tolerance)
     config_diff = config_differences(flatten(cfg), original.entry.get("config"))
     data_diff = data_difference(original.summary.get("data_checksum", ""), cfg.data.name,
                                 data_checksum(cfg.data, data_dir))  # fmt: skip

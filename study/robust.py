@@ -72,14 +72,17 @@ def seed_groups(rows: Iterable[Mapping[str, Any]], metric: str, mode: str) -> li
     return sorted(groups, key=lambda g: g.bound, reverse=mode == "max")
 
 
-def seed_points(rows: Iterable[Mapping[str, Any]], metric: str, mode: str, *, top_k: int, seeds: int):
+def seed_points(
+    rows: Iterable[Mapping[str, Any]], metric: str, mode: str, *, top_k: int, seeds: int,
+    done: tuple[str, ...] = ("COMPLETE",),
+) -> list[dict[str, Any]]:  # fmt: skip
     """The points that bring the top-k original trials to `seeds` seeds each (the original counts as one):
-    their sampled values with `train.seed` = the original's + 1, + 2, …, minus re-runs already COMPLETE."""
+    their sampled values with `train.seed` = the original's + 1, + 2, …, minus re-runs already `done`."""
     rows = list(rows)
     finished = {
         (origin_of(r), r["config"]["train.seed"])
         for r in rows
-        if SEED_OF in (r.get("params") or {}) and r.get("status") == "COMPLETE"
+        if SEED_OF in (r.get("params") or {}) and r.get("status") in done
     }
     originals = [r for r in rows if SEED_OF not in (r.get("params") or {})]
     points = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import sys
 import time
@@ -60,12 +61,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--smoke-test", action="store_true", help="3 trials of 1 epoch on 256 examples")
     parser.add_argument("--verbose", action="store_true", help="show the trials' own output")
     args = parser.parse_args(argv)
+    if args.seeds and args.name and (sweep_path(args.name, args.sweeps_dir) / SWEEP_JSON).exists():
+        args.resume = True  # more seeds for an existing sweep
+    if args.resume:  # the sweep's own sweep.json says what it runs
+        given = [flag for flag, value in (("--set", args.overrides), ("--scale", args.scale), ("--trials", args.trials),
+                 ("--smoke-test", args.smoke_test), ("--memory-budget-mb", args.memory_budget_mb),
+                 ("--memory-model", args.memory_model), ("--warm-start", args.warm_start)) if value]  # fmt: skip
+        if given:
+            parser.error(f"{', '.join(given)}: set when a sweep starts; sweep {args.name} keeps its own")
     if args.resume and not args.name:
         parser.error("--resume needs --name SWEEP")
     if args.memory_budget_mb is not None and args.memory_budget_mb <= 0:
         parser.error("--memory-budget-mb must be above 0")
-    if args.resume and args.warm_start:
-        parser.error("--warm-start seeds a new sweep; a resumed one keeps the trials it began with")
     for flag in ("trials", "concurrency", "top_k", "seeds"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
@@ -74,8 +81,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def _study_and_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
     """The checked study and its sweep directory record (new, or the stored one on --resume)."""
-    if args.seeds and args.name and (sweep_path(args.name, args.sweeps_dir) / SWEEP_JSON).exists():
-        args.resume = True  # more seeds for an existing sweep
     if args.resume:
         sweep = find_sweep(args.name, args.sweeps_dir)
         stored = sweep.data
@@ -116,14 +121,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"spec error: {err}", file=sys.stderr)
         return 2
 
-    warm = None
-    if args.warm_start and "warm_start" not in sweep.data:
-        try:
-            warm = warm_start(study, sweep, args)
-        except (SpecError, FileNotFoundError) as err:
-            print(f"spec error: {err}", file=sys.stderr)
-            return 2
-
     try:
         memory = memory_setup(study, sweep.data, args)
     except SpecError as err:
@@ -154,6 +151,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"spec error: with {', '.join(swaps.values())} standing in: {err}", file=sys.stderr)
                 return 2
     checksum = data["data_checksum"]
+    warm = None
+    if args.warm_start:  # after any stand-in swap: the trials must fit the space as it will run
+        try:
+            warm = warm_start(study, sweep, args)
+        except (SpecError, FileNotFoundError) as err:
+            print(f"spec error: {err}", file=sys.stderr)
+            return 2
 
     sweep.path.mkdir(parents=True, exist_ok=True)
     if warm is not None:
@@ -232,9 +236,11 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
             if points:
                 print(f"sweep: the best {seeds['top_k']} configuration(s) again, to {seeds['seeds']} seeds each: "
                       f"{len(points)} trial(s)", flush=True)  # fmt: skip
-                # One Tune experiment per request: --resume continues it, a later request for more seeds is new.
+                # One Tune experiment per set of re-runs: --resume continues it; a later request (more seeds, or
+                # again after a re-run failed) runs only what is missing, in a new one.
+                digest = hashlib.sha256(json.dumps(points, sort_keys=True).encode()).hexdigest()[:8]
                 seeded = dataclasses.replace(
-                    plan, name=f"{data['name']}-seeds{seeds['seeds']}-top{seeds['top_k']}", points=points,
+                    plan, name=f"{data['name']}-seeds-{digest}", points=points,
                     trials=len(points), fixed=True,
                     earlier_trials=len(rows),
                 )  # fmt: skip
@@ -274,7 +280,7 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
             print(f"  {row['trial_id']} ({_params_text(row)}): {values}")
     if summary["ranked_by"] == "seed bound":
         print(f"seed-robust ranking by the one-sided 95 % {'lower' if mode == 'max' else 'upper'} bound of {metric}:")
-        for e in summary["top"]:
+        for e in (e for e in summary["top"] if "seeds" in e):
             print(f"  {e['trial_id']} ({_params_text({'params': e['params']})}): mean {e['mean']:.4f}, "
                   f"std {e['std']:.4f}, bound {e['bound']:.4f}, {e['seeds']} seeds")  # fmt: skip
     _print_memory(rows)
@@ -295,6 +301,7 @@ def _print_memory(rows: list[dict[str, Any]]) -> None:
         (row, row["predicted_peak_memory_mb"], max(h["peak_memory_mb"] for h in row["history"]))
         for row in rows
         if row["status"] == "COMPLETE" and row.get("predicted_peak_memory_mb") and row.get("history")
+        and max(h["peak_memory_mb"] for h in row["history"]) > 0  # a CPU run can show no resident-set rise
     ]
     if compared:
         errors = sorted(abs(predicted - measured) / measured for _, (predicted, _), measured in compared)
@@ -308,15 +315,22 @@ def _print_memory(rows: list[dict[str, Any]]) -> None:
 
 
 def _unfinished(study: Study, sweep: SweepInfo) -> tuple[int, int]:
-    """The search's trials not yet finished, and the seed re-runs started but not finished."""
+    """The search's trials not yet run to an end, and the requested seed re-runs not yet run to an end."""
     from study.results import ENDED, load_rows
+    from study.robust import seed_points
+    from tuning.tune_sweep import SEARCH_ENDED
 
     rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
     searched = [r for r in rows if SEED_OF not in (r.get("params") or {})]
-    reruns = [r for r in rows if SEED_OF in (r.get("params") or {})]
     # A study of exact points does not replace a point the memory budget refused.
     ended = ENDED + (("PRUNED",) if study.exact_points else ())
-    return study.trials - sum(r["status"] in ended for r in searched), sum(r["status"] == "RUNNING" for r in reruns)
+    left = 0 if (sweep.path / SEARCH_ENDED).exists() else study.trials - sum(r["status"] in ended for r in searched)
+    seeds = sweep.data.get("seeds")
+    if left > 0 or not seeds:
+        return max(left, 0), 0
+    objective = study.objectives[0]
+    reruns = seed_points(rows, objective.metric, objective.mode, top_k=seeds["top_k"], seeds=seeds["seeds"], done=ENDED)
+    return 0, len(reruns)
 
 
 def _params_text(row: dict[str, Any]) -> str:

@@ -65,6 +65,12 @@ def warm_start(study: Study, sweep: SweepInfo, args: argparse.Namespace) -> Any:
                 f"--warm-start {source.data['name']}: it optimised {source.data['objectives']}, this study "
                 f"{sweep.data['objectives']}"
             )
+        differences = fixed_differences(study, source)
+        if differences:  # its values were measured on another problem (epochs, data, smoke test, ...)
+            raise SpecError(
+                f"--warm-start {source.data['name']}: its fixed config differs from this study's: "
+                + ", ".join(differences[:8]) + (" …" if len(differences) > 8 else "")
+            )
     try:
         warm = collect(study.space, [(s.data["name"], s.path) for s in sources], [o.mode for o in study.objectives])
     except WarmStartError as err:
@@ -74,6 +80,16 @@ def warm_start(study: Study, sweep: SweepInfo, args: argparse.Namespace) -> Any:
     for line in warm.skipped:
         print(f"  skipped {line}", flush=True)
     return warm
+
+
+def fixed_differences(study: Study, source: SweepInfo) -> list[str]:
+    """Config values that neither study searches and that differ between them (the seed aside)."""
+    stored = source.data
+    theirs = parse_study(stored["spec"], stored["overrides"], trials=stored["trials"], smoke=stored["smoke"])
+    searched = {p.key for p in (*study.space.params, *theirs.space.params)} | {"train.seed", "resources.workers"}
+    ours, base = study.space.base, theirs.space.base
+    return [f"{k}: {base.get(k)!r} there, {ours.get(k)!r} here" for k in sorted(set(ours) | set(base))
+            if k not in searched and ours.get(k) != base.get(k)]  # fmt: skip
 
 
 def memory_setup(study: Study, data: dict[str, Any], args: argparse.Namespace) -> tuple[Any, float | None]:
@@ -87,9 +103,11 @@ def memory_setup(study: Study, data: dict[str, Any], args: argparse.Namespace) -
     if budget is None and device == "cuda" and path.exists():
         import torch
 
-        if torch.cuda.is_available():  # the driver's GPU stands for the workers'
-            budget = torch.cuda.get_device_properties(0).total_memory / 2**20
+        if torch.cuda.is_available():  # the driver's GPU stands for the workers'; a trial gets its share of one
+            budget = torch.cuda.get_device_properties(0).total_memory / 2**20 * min(study.resources.gpus, 1.0)
     if not path.exists():
+        if args.memory_model is not None:
+            raise SpecError(f"--memory-model: no file {path}")
         if budget is not None:
             raise SpecError(
                 f"--memory-budget-mb: no memory model at {path}; fit one to finished sweeps measured on {device} with "

@@ -31,7 +31,7 @@ class TrialJob:
         """{peak name: (MB, stated error)} of the trial's config, or {} without a model."""
         if self.memory_model is None:
             return {}
-        return self.memory_model.predict(flatten(self.resolve(params)))
+        return self.memory_model.predict(flatten(self.resolve(params)), self.workers(params))
 
     def refuse(self, params: dict[str, Any]) -> str | None:
         """Why a suggested trial must not start (its predicted training peak is over the budget), or None."""

@@ -43,6 +43,7 @@ from tuning.warm_start import searched_trials
 
 CHECKPOINT = "checkpoint.pt"
 MAX_REFUSED = 50  # suggestions refused in a row before the search ends: the space hardly fits the budget
+SEARCH_ENDED = "search-ended.txt"  # in the sweep directory: the search gave up before its trials were all run
 DIVERGED = "diverged.txt"
 
 
@@ -102,6 +103,7 @@ class SweepSearch(OptunaSearch):
     refuse: Any = None  # params -> reason or None (set by `_searcher`)
     limit: int | None = None  # suggestions in all, refused ones included (a study of exact points)
     suggested = 0
+    ended_file: Path | None = None  # where giving up is recorded, so the sweep counts as done
 
     def suggest(self, trial_id: str) -> dict | None:
         for _ in range(MAX_REFUSED):
@@ -123,7 +125,10 @@ class SweepSearch(OptunaSearch):
             recorder = active_recorder()
             if recorder is not None:
                 recorder.record_pruned(f"pruned-{ot_trial.number}", params, reason)
-        print(f"sweep: {MAX_REFUSED} suggestions in a row were refused ({reason}); no more trials", flush=True)
+        message = f"{MAX_REFUSED} suggestions in a row were refused ({reason}); no more trials"
+        print(f"sweep: {message}", flush=True)
+        if self.ended_file is not None:
+            self.ended_file.write_text(message + "\n")
         return Searcher.FINISHED
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
@@ -240,7 +245,11 @@ def _searcher(plan: SweepPlan) -> OptunaSearch | None:
         storage=storage,
     )
     search.refuse = getattr(plan.job, "refuse", None)
-    search.limit = len(plan.points) if plan.exact_points else None
+    search.limit = plan.trials if plan.exact_points else None
+    # A sweep restarted from scratch has asked for these already (the enqueued points wait to be asked).
+    waiting = optuna.trial.TrialState.WAITING
+    search.suggested = sum(t.state != waiting for t in searched_trials(search._ot_study))
+    search.ended_file = Path(plan.sweep_dir) / SEARCH_ENDED
     return search
 
 
@@ -297,9 +306,10 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     if resume and tune.Tuner.can_restore(path):
         tuner = tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False)
     else:
-        if resume:  # the driver died before Tune saved anything: start again, without enqueuing the points twice
+        if resume and not plan.fixed:
+            # The driver died before Tune saved anything: start again, without enqueuing the points twice.
             print("sweep: no saved sweep state to resume; starting it again", flush=True)
-            if not plan.fixed and _has_trials(plan):
+            if _has_trials(plan):
                 plan = dataclasses.replace(plan, points=[])
         tuner = tune.Tuner(
             _trainable(plan),

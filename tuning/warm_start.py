@@ -81,6 +81,9 @@ def collect(space: Any, sources: list[tuple[str, Path]], directions: list[str]) 
         for trial in earlier.get_trials(deepcopy=False):
             label = f"{name}#{trial.number}"
             shared |= bool(searched & set(trial.params))
+            if WARM_START_ATTR in trial.user_attrs:
+                result.skipped.append(f"{label}: warm-started there from {trial.user_attrs[WARM_START_ATTR]}")
+                continue
             if trial.state != optuna.trial.TrialState.COMPLETE:
                 result.skipped.append(f"{label}: {trial.state.name.lower()}, not complete")
                 continue

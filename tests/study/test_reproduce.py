@@ -81,6 +81,9 @@ def test_a_changed_config_a_changed_dataset_and_a_metric_outside_the_spread_are_
         assert main([str(export_dir), "--out", str(tmp_path / f"spread{std}")]) == expected
         assert _result(tmp_path / f"spread{std}")["allowed_because"] == "2 x the std of the original's 3 seeds"
     assert main([str(export_dir), "--tolerance", "0.06", "--out", str(tmp_path / "tolerant")]) == 0
+    # Another metric is compared with the original run's own value, not with the objective's mean over seeds.
+    assert main([str(export_dir), "--metric", "test_accuracy", "--out", str(tmp_path / "test")]) == 0
+    assert _result(tmp_path / "test")["original"] == metrics["test_accuracy"]
 
 
 def _sweep_checksum(tmp_path):

@@ -76,3 +76,27 @@ def test_a_source_sharing_nothing_or_optimising_the_other_way_is_refused(tmp_pat
         collect(space, [minimised], ["max"])
     with pytest.raises(WarmStartError, match="no Optuna study 'missing'"):
         collect(space, [("missing", other[1])], ["max"])
+
+
+def test_a_source_measured_on_another_fixed_config_is_named_with_its_differences(tmp_path):
+    from study.sweep_dir import SweepInfo
+    from study.sweep_setup import fixed_differences
+
+    study = parse_study(SPEC)
+    longer = {**SPEC, "base": {**SPEC["base"], "train": {**SPEC["base"]["train"], "epochs": 4}}}
+    record = {"spec": longer, "overrides": ["train.seed=3"], "trials": None, "smoke": False}
+    assert fixed_differences(study, SweepInfo(tmp_path, record)) == ["train.epochs: 4 there, 2 here"]
+    assert fixed_differences(study, SweepInfo(tmp_path, {**record, "spec": SPEC})) == []  # the seed aside
+    smoke = fixed_differences(study, SweepInfo(tmp_path, {**record, "spec": SPEC, "smoke": True}))
+    assert "data.limit_train: 256 there, None here" in smoke and "train.epochs: 1 there, 2 here" in smoke
+
+
+def test_trials_a_source_was_itself_warm_started_with_are_not_taken_twice(tmp_path):
+    name, path = _earlier(tmp_path, "chained", [({"model.kind": "lstm", "train.lr": 1e-3}, 0.5,
+                                                 optuna.trial.TrialState.COMPLETE)])  # fmt: skip
+    study = optuna.load_study(study_name=name, storage=storage_url(path))
+    params = {"model.kind": "lstm", "train.lr": 2e-3}
+    dists, attrs = {k: DISTS[k] for k in params}, {"warm_start_from": "older#4"}
+    study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=0.6, user_attrs=attrs))
+    warm = collect(parse_study(SPEC).space, [(name, path)], ["max"])
+    assert [t.value for t in warm.trials] == [0.5] and warm.skipped == ["chained#1: warm-started there from older#4"]
