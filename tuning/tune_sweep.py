@@ -94,16 +94,16 @@ class SweepSearch(OptunaSearch):
       trial, so both hold the same trials.
     """
 
+    refuse: Any = None  # params -> reason or None (set by `_searcher`)
+    limit: int | None = None  # suggestions in all, refused ones included (a study of exact points)
+    suggested = 0
+    ended_file: Path | None = None  # where giving up is recorded, so the sweep counts as done
+
     def restore(self, checkpoint_path: str) -> None:
         super().restore(checkpoint_path)
         known = {t.number for t in self._ot_trials.values()}
         running = self._ot_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
         self._lost = [t for t in running if t.number not in known]
-
-    refuse: Any = None  # params -> reason or None (set by `_searcher`)
-    limit: int | None = None  # suggestions in all, refused ones included (a study of exact points)
-    suggested = 0
-    ended_file: Path | None = None  # where giving up is recorded, so the sweep counts as done
 
     def suggest(self, trial_id: str) -> dict | None:
         for _ in range(MAX_REFUSED):
