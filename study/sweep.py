@@ -128,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from study.provenance import git_commit, library_versions
+    from tuning.cluster import ClusterError, check_address
     from tuning.tracking import Tracker, TrackingError, check_reachable, default_uri
 
     data = sweep.data
@@ -136,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         check_reachable(uri)
     except TrackingError as err:
         print(f"tracking error: {err}", file=sys.stderr)
+        return 1
+    try:
+        check_address(args.address)
+    except ClusterError as err:
+        print(f"cluster error: {err}", file=sys.stderr)
         return 1
     data_dir = default_data_dir(args.data_dir or data.get("data_dir")).resolve()
     if not data.get("data_checksum"):

@@ -82,8 +82,10 @@ def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
     from data import default_data_dir, get_info
     from models.checkpoint import load_checkpoint
     from study.run import run_config, write_results
+    from tuning.cluster import check_address
     from tuning.ray_train import WorkerConfig, run_distributed
 
+    check_address(args.address)  # before Ray, which would retry an address that does not answer for minutes
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
@@ -103,6 +105,7 @@ def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     from data import DatasetError
+    from tuning.cluster import ClusterError
 
     args = parse_args(argv)
     overrides = list(args.overrides)
@@ -126,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FloatingPointError as err:
         print(f"training diverged: {err}; the last good epoch is in {args.out}/checkpoint.pt", file=sys.stderr)
+        return 1
+    except ClusterError as err:
+        print(f"cluster error: {err}", file=sys.stderr)
         return 1
     val = "" if metrics["val_accuracy"] is None else f" (val {metrics['val_accuracy']:.4f})"  # data.validation: none
     print(

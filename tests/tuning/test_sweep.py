@@ -195,6 +195,19 @@ def test_an_unreachable_tracking_server_fails_fast_naming_it(ray_cluster, tmp_pa
     assert not (tmp_path / "sweeps").exists()
 
 
+@pytest.mark.parametrize("cli", ["study.sweep", "study.train"])
+def test_an_unreachable_ray_address_fails_within_30_s_naming_it(cli, tmp_path):
+    address = f"127.0.0.1:{_free_port()}"
+    args = ["--address", address, "--smoke-test"]
+    args += ["--study", str(_spec(tmp_path, "noray"))] if cli == "study.sweep" else ["--workers", "2", "--out", "run"]
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", cli, *args], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 1 and f"no Ray cluster answers at {address}" in result.stderr
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
+
+
 def _results(sweep_dir: Path) -> list[dict]:
     try:
         return json.loads((sweep_dir / "results.json").read_text())
