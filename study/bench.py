@@ -263,7 +263,7 @@ def prefix_passes(model, tokens, truncation: int, aux: AuxConfig, gen: torch.Gen
 MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
-def _in_fresh_process(fn, *args):
+def in_fresh_process(fn, *args):
     """fn(*args) in a new interpreter with a fixed mmap threshold: on CPU the rise of its resident set is then
     the memory the row needs, not what an earlier row or the allocator's caching left behind."""
     saved = {key: os.environ.get(key) for key in MALLOC_ENV}
@@ -313,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_concurrency(args, device)
         return 0
     rows = [
-        _in_fresh_process(measure, v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
+        in_fresh_process(measure, v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
         if device.type == "cpu"
         else measure(v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
         for t in args.lengths

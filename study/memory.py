@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
 
 TRAIN_FEATURES = ("supervised", "auxiliary", "decoder", "logits", "attention", "tokens", "parameters")
 EVAL_FEATURES = ("eval_activations", "eval_tokens")
@@ -108,6 +107,8 @@ class PeakModel:
 
 def _solve(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Non-negative least squares with a constant, weighted by 1/y so small runs count as much as large ones."""
+    from scipy.optimize import nnls  # only when fitting: every trial imports this module to predict
+
     design = np.hstack([np.ones((len(y), 1)), x]) / y[:, None]
     solution, _ = nnls(design, np.ones_like(y))
     return solution
@@ -141,7 +142,8 @@ class MemoryModel:
     def predict(self, flat: Mapping[str, Any], workers: int = 1) -> dict[str, tuple[float, float]]:
         """{peak name: (predicted MB, stated error MB)} of a flat config, per worker."""
         values = config_features(flat, self.device, workers)
-        return {m.target: (m.predict(values), m.error_mb(m.predict(values))) for m in (self.train, self.eval) if m}
+        predicted = {m: m.predict(values) for m in (self.train, self.eval) if m}
+        return {m.target: (mb, m.error_mb(mb)) for m, mb in predicted.items()}
 
     @classmethod
     def fit(cls, rows: Iterable[Mapping[str, Any]], device: str) -> MemoryModel:
@@ -274,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             import torch
 
             from data import default_data_dir
-            from study.bench import _in_fresh_process
+            from study.bench import in_fresh_process
 
             for i, point in enumerate(GRID):
                 out = args.out / f"{i:02d}_{'_'.join(map(str, point))}"
@@ -285,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
                     torch.cuda.empty_cache()
                     measure_run(grid_settings(*point), *run)
                 else:
-                    _in_fresh_process(measure_run, grid_settings(*point), *run)
+                    in_fresh_process(measure_run, grid_settings(*point), *run)
             print(f"runs: {args.out}/*; fit with python -m study.memory fit --runs {args.out}/* --device DEVICE")
             return 0
         model = MemoryModel.load(args.model or default_model(args.device))

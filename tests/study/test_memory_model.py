@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from study.bench import _in_fresh_process
+from study.bench import in_fresh_process
 from study.config import flatten, load_config
 from study.memory import TRAIN_FEATURES, MemoryModel, features, fit_peak
 
@@ -74,7 +74,7 @@ HELD_OUT = [(48, 600, "lstm", None), (48, 300, "r_lstm", 50), (24, 800, "lstm", 
 
 @pytest.mark.slow
 def test_a_model_fitted_to_measured_runs_predicts_held_out_runs_within_its_stated_error():
-    rows = [_in_fresh_process(_measured, _settings(*run)) for run in FIT + HELD_OUT]
+    rows = [in_fresh_process(_measured, _settings(*run)) for run in FIT + HELD_OUT]
     model = MemoryModel.fit(rows[: len(FIT)], "cpu")
     assert model.train.runs == len(FIT) and model.eval is not None
     measured_full = rows[1]["history"][-1]["peak_memory_mb"]
