@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.checkpoint import load_checkpoint, save_checkpoint
+from models.checkpoint import load_resumable, save_checkpoint
 from models.collective import SINGLE_PROCESS, Collective
 from models.config import AuxConfig, TrainConfig
 from models.lstm import LSTMClassifier
@@ -290,14 +290,15 @@ def fit(
 
     After every epoch: validation accuracy (unless `val_batches` is None), a checkpoint (when `checkpoint_path`
     is set) and `on_epoch(metrics)`. With `resume`, an existing checkpoint restores model, optimizer and epoch
-    first. `wrap` wraps the loss module for data parallelism; `collective` adds metric sums across workers.
+    first (the one before it if it is damaged: `models.checkpoint.load_resumable`). `wrap` wraps the loss module
+    for data parallelism; `collective` adds metric sums across workers.
     """
     model.to(device)
     optimizer = build_optimizer(model, train)
     scaler = loss_scaler(device, train)
     state = TrainState()
-    if resume and checkpoint_path is not None and checkpoint_path.exists():
-        saved = load_checkpoint(checkpoint_path)
+    saved = load_resumable(checkpoint_path) if resume and checkpoint_path is not None else None
+    if saved is not None:
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         if saved.get("scaler"):  # absent from checkpoints of older versions, empty unless fp16

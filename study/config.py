@@ -64,10 +64,10 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
 
 
 def _build(cls: type, raw: Any, prefix: str) -> Any:
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys, got {raw!r}")
-    hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping of keys ({', '.join(names)}), got {raw!r}")
+    hints = typing.get_type_hints(cls)
     for key in raw:
         if key not in names:
             where = f"{prefix}.{key}" if prefix else str(key)
@@ -119,6 +119,15 @@ def check_keys(raw: dict[str, Any]) -> None:
     _build(RunConfig, raw, "")
 
 
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """A YAML error as 'line L, column C: problem' (PyYAML's own text names an anonymous '<unicode string>')."""
+    mark, problem = getattr(err, "problem_mark", None), getattr(err, "problem", None)
+    if mark is None or not problem:
+        return str(err)
+    context = getattr(err, "context", None)
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" + (f" ({context})" if context else "")
+
+
 def load_config(path: Path | str | None, overrides: list[str] = ()) -> RunConfig:
     """The validated config of a YAML file (or the defaults, for None) with dotted overrides applied."""
     raw: Any = {}
@@ -128,7 +137,7 @@ def load_config(path: Path | str | None, overrides: list[str] = ()) -> RunConfig
         except OSError as err:
             raise ConfigError(f"cannot read config file {path}: {err.strerror}") from err
         except yaml.YAMLError as err:
-            raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+            raise ConfigError(f"config file {path} is not valid YAML: {yaml_problem(err)}") from err
         if not isinstance(raw, dict):
             raise ConfigError(f"config file {path} must hold a mapping with sections model/aux/train/data")
     return config_from_dict(raw, overrides)
@@ -159,38 +168,69 @@ def _check(ok: bool, key: str, message: str) -> None:
         raise ConfigError(f"{key}: {message}")
 
 
+def _at_least(value: Any, low: int, key: str, *, nullable: str | None = None) -> None:
+    """`value` >= low (or null, where `nullable` says what null means); the message says the bound and the value."""
+    if nullable is not None and value is None:
+        return
+    allowed = f"null ({nullable}) or at least {low}" if nullable else f"at least {low}"
+    _check(value is not None and value >= low, key, f"must be {allowed}, got {value!r}")
+
+
+def _in_unit(value: float, key: str) -> None:
+    _check(0 <= value < 1, key, f"must be in [0, 1), got {value!r}")
+
+
 def validate(cfg: RunConfig) -> None:
-    """Cross-field checks: everything that would fail (or silently mean nothing) once training started."""
+    """Cross-field checks: everything that would fail (or silently mean nothing) once training started.
+
+    Each message names the key, what it allows and the value given.
+    """
     from data import DATASETS, DatasetError  # deferred: the data registry is only needed here
 
     m, a, t, d = cfg.model, cfg.aux, cfg.train, cfg.data
     for key in ("d_embed", "d_hidden", "d_ffn", "transformer_layers", "transformer_heads", "transformer_ffn"):
-        _check(getattr(m, key) >= 1, f"model.{key}", "must be >= 1")
-    _check(m.ffn_layers >= 0, "model.ffn_layers", "must be >= 0")
-    _check(0 <= m.dropconnect < 1, "model.dropconnect", "must be in [0, 1)")
-    _check(0 <= m.transformer_dropout < 1, "model.transformer_dropout", "must be in [0, 1)")
+        _at_least(getattr(m, key), 1, f"model.{key}")
+    _at_least(m.ffn_layers, 0, "model.ffn_layers")
+    _in_unit(m.dropconnect, "model.dropconnect")
+    _in_unit(m.transformer_dropout, "model.transformer_dropout")
     _check(d.name in DATASETS, "data.name", f"{d.name!r} is not one of {sorted(DATASETS)}")
-    _check(d.batch_size >= 1, "data.batch_size", "must be >= 1")
-    _check(d.image_size is None or d.image_size >= 2, "data.image_size", "must be null or >= 2")
+    _at_least(d.batch_size, 1, "data.batch_size")
+    _at_least(d.image_size, 2, "data.image_size", nullable="the dataset's own size")
     for key in ("seq_len", "max_len", "limit_train", "limit_eval"):
-        _check(getattr(d, key) is None or getattr(d, key) >= 1, f"data.{key}", "must be null or >= 1")
-    _check(t.epochs >= 1, "train.epochs", "must be >= 1")
-    _check(t.lr > 0, "train.lr", "must be > 0")
-    _check(0 <= t.rmsprop_alpha < 1, "train.rmsprop_alpha", "must be in [0, 1)")
-    _check(t.rmsprop_eps > 0, "train.rmsprop_eps", "must be > 0")
-    _check(0 < t.lr_halve_every <= 1, "train.lr_halve_every", "must be a fraction of train.epochs in (0, 1]")
-    _check(t.truncation is None or t.truncation >= 1, "train.truncation", "must be null (full BPTT) or >= 1")
+        _at_least(getattr(d, key), 1, f"data.{key}", nullable="all" if key != "seq_len" else "the task's default")
+    _at_least(t.epochs, 1, "train.epochs")
+    _check(t.lr > 0, "train.lr", f"must be above 0, got {t.lr!r}")
+    _in_unit(t.rmsprop_alpha, "train.rmsprop_alpha")
+    _check(t.rmsprop_eps > 0, "train.rmsprop_eps", f"must be above 0, got {t.rmsprop_eps!r}")
+    _check(
+        0 < t.lr_halve_every <= 1,
+        "train.lr_halve_every",
+        f"must be a fraction of train.epochs in (0, 1], got {t.lr_halve_every!r}",
+    )
+    _at_least(t.truncation, 1, "train.truncation", nullable="full BPTT")
     if t.checkpoint_chunk is not None:  # recomputes chunks of the full-BPTT window; see models.checkpointed
         key = "train.checkpoint_chunk"
-        _check(t.checkpoint_chunk == "sqrt" or t.checkpoint_chunk >= 1, key, "must be null (off), 'sqrt' or >= 1")
+        _check(
+            t.checkpoint_chunk == "sqrt" or t.checkpoint_chunk >= 1,
+            key,
+            f"must be null (off), 'sqrt' or at least 1, got {t.checkpoint_chunk!r}",
+        )
         _check(t.truncation is None, key, "needs full BPTT (train.truncation: null); truncated windows are short")
         _check(m.kind != "transformer", key, "applies to the LSTM kinds, not model.kind transformer")
         _check(t.supervised_grad == "lstm", key, "needs train.supervised_grad lstm (head_only runs no BPTT)")
-    _check(t.grad_clip is None or t.grad_clip > 0, "train.grad_clip", "must be null or > 0")
-    _check(t.divergence_factor is None or t.divergence_factor > 1, "train.divergence_factor", "must be null or > 1")
-    _check(t.eval_batch_size >= 1, "train.eval_batch_size", "must be >= 1")
+    _check(t.grad_clip is None or t.grad_clip > 0, "train.grad_clip", f"must be null or above 0, got {t.grad_clip!r}")
+    _check(
+        t.divergence_factor is None or t.divergence_factor > 1,
+        "train.divergence_factor",
+        f"must be null (off) or above 1, got {t.divergence_factor!r}",
+    )
+    _at_least(t.eval_batch_size, 1, "train.eval_batch_size")
     if m.kind == "transformer":
-        _check(m.d_embed % m.transformer_heads == 0, "model.transformer_heads", "must divide model.d_embed")
+        _check(
+            m.d_embed % m.transformer_heads == 0,
+            "model.transformer_heads",
+            f"must divide model.d_embed ({m.d_embed}), got {m.transformer_heads}",
+        )
         _check(t.truncation is None, "train.truncation", "must be null for model.kind transformer")
         _check(t.supervised_grad == "lstm", "train.supervised_grad", "head_only needs an LSTM model.kind")
     if m.kind in AUX_KINDS:
@@ -198,22 +238,19 @@ def validate(cfg: RunConfig) -> None:
             seq_len = sequence_length(d)
         except DatasetError as err:  # e.g. a dataset whose longest example is unknown until max_len is set
             raise ConfigError(f"data.max_len: {err}") from err
-        _check(a.segment_len >= 2, "aux.segment_len", "must be >= 2")
+        _at_least(a.segment_len, 2, "aux.segment_len")
         _check(
             a.segment_len < seq_len,
             "aux.segment_len",
-            f"{a.segment_len} does not fit before or after an anchor in a sequence of {seq_len} steps",
+            f"{a.segment_len} does not fit before or after an anchor in a sequence of {seq_len} steps; "
+            f"it must be between 2 and {seq_len - 1}",
         )
-        _check(a.anchors >= 1, "aux.anchors", "must be >= 1")
-        _check(a.truncation >= 1, "aux.truncation", "must be >= 1")
-        _check(a.pretrain_epochs >= 0, "aux.pretrain_epochs", "must be >= 0")
-        _check(a.weight >= 0, "aux.weight", "must be >= 0")
-        _check(a.decoder_units >= 1, "aux.decoder_units", "must be >= 1")
-        _check(
-            a.decoder_truncation is None or a.decoder_truncation >= 1,
-            "aux.decoder_truncation",
-            "must be null (whole segment) or >= 1",
-        )
+        _at_least(a.anchors, 1, "aux.anchors")
+        _at_least(a.truncation, 1, "aux.truncation")
+        _at_least(a.pretrain_epochs, 0, "aux.pretrain_epochs")
+        _check(a.weight >= 0, "aux.weight", f"must be at least 0, got {a.weight!r}")
+        _at_least(a.decoder_units, 1, "aux.decoder_units")
+        _at_least(a.decoder_truncation, 1, "aux.decoder_truncation", nullable="whole segment")
         _check(m.kind == "r_lstm" or a.teacher_forcing, "aux.teacher_forcing", "false only applies to r_lstm")
         _check(
             m.kind == "r_lstm" or a.segment_offset == "adjacent", "aux.segment_offset", "random only applies to r_lstm"

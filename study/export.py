@@ -18,6 +18,7 @@ from study.results import STATUSES, load_rows, objective_value, pareto_front, ra
 from study.robust import seed_groups
 from study.spec import SEED_OF
 from study.sweep_dir import SweepInfo, find_sweep
+from tuning.redact import redact
 
 
 def default_mode(metric: str) -> str:
@@ -47,7 +48,7 @@ def export(sweep: SweepInfo, out: Path, *, top_k: int = 3, metric: str | None = 
     for i, row in enumerate(best[:top_k], 1):
         cfg = config_from_dict(unflatten(row["config"]))  # validates: what is written trains
         path = out / f"{i:02d}_{row['trial_id']}.yaml"
-        path.write_text(dump_yaml(cfg))
+        path.write_text(redact(dump_yaml(cfg)))
         exported.append(_entry(i, row, path, metric))
         g = groups.get(row["trial_id"])
         if g is not None:
@@ -69,8 +70,8 @@ def export(sweep: SweepInfo, out: Path, *, top_k: int = 3, metric: str | None = 
     }
     if len(objectives) > 1:
         summary["pareto"] = [_entry(None, r, None, metric) for r in pareto_front(rows, objectives)]
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    (out / "summary.md").write_text(markdown(summary))
+    (out / "summary.json").write_text(redact(json.dumps(summary, indent=1)))
+    (out / "summary.md").write_text(redact(markdown(summary)))
     return summary
 
 

@@ -27,6 +27,7 @@ from study.paper_table import COLUMNS, ROWS, TABLE2, method_of
 from study.results import STATUSES, load_rows, objective_value, pareto_front, rank
 from study.scaling import PowerLaw, fit_power_law, mean_ci
 from study.sweep_dir import SweepInfo, find_sweep
+from tuning.redact import redact
 
 OUT_OF_MEMORY = ("out of memory", "outofmemory", "memoryerror", "cannot allocate memory")
 MAX_CURVES = 12  # learning curves drawn: the best trials, so that the legend stays readable
@@ -492,7 +493,7 @@ def write_report(sweep: SweepInfo, out: Path, *, top_k: int = 3, target_accuracy
     lines += importances(sweep, out)
     lines += best_configs(trials, metric, mode, top_k)
     path = out / "report.md"
-    path.write_text("\n".join(lines))
+    path.write_text(redact("\n".join(lines)))  # it goes to MLflow
     return [path, *(out / name for name in FIGURES if (out / name).exists())]
 
 
@@ -508,6 +509,10 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--no-mlflow", dest="mlflow", action="store_false", help="do not log to the parent run")
     args = parser.parse_args(argv)
+    if args.top_k < 1:
+        parser.error("--top-k must be at least 1")
+    if args.target_accuracy is not None and not 0 < args.target_accuracy <= 1:  # a fraction, as the runs report it
+        parser.error(f"--target-accuracy must be an accuracy in (0, 1], got {args.target_accuracy:g}")
     try:
         sweep = find_sweep(args.sweep, args.sweeps_dir)
         files = write_report(

@@ -49,6 +49,13 @@ class Param:
             return False
         return self.low <= value <= self.high
 
+    def domain(self) -> str:
+        """The domain as a spec writes it, e.g. {float: [0.1, 3.0], log: true}, for messages."""
+        if self.kind == "choice":
+            return "{choice: [" + ", ".join("null" if v is None else str(v) for v in self.values) + "]}"
+        options = (", log: true" if self.log else "") + (f", step: {self.step}" if self.step else "")
+        return f"{{{self.kind}: [{self.low}, {self.high}]{options}}}"
+
     def extremes(self) -> list[Any]:
         """The values that bound what this parameter can produce (for validating a space before it runs)."""
         if self.kind == "choice":
@@ -69,7 +76,10 @@ def _same(a: Any, b: Any) -> bool:
 def parse_param(key: str, raw: Any, role: Role, where: str) -> Param:
     """One parameter from its spec mapping, e.g. {float: [1e-2, 10], log: true}."""
     if not isinstance(raw, Mapping):
-        raise SpaceError(f"{where}: expected a domain such as {{choice: [a, b]}} or {{float: [low, high]}}: {raw!r}")
+        raise SpaceError(
+            f"{where}: expected a domain {{choice: [a, b]}}, {{float: [low, high]}} or {{int: [low, high]}}, "
+            f"got {raw!r}"
+        )
     kinds = [k for k in DOMAIN_KINDS if k in raw]
     if len(kinds) != 1:
         raise SpaceError(f"{where}: give exactly one of {', '.join(DOMAIN_KINDS)}, got {sorted(raw)}")

@@ -21,7 +21,16 @@ from typing import Any, Literal
 
 import yaml
 
-from study.config import ConfigError, RunConfig, check_keys, config_from_dict, flatten, parse_override, sequence_length
+from study.config import (
+    ConfigError,
+    RunConfig,
+    check_keys,
+    config_from_dict,
+    flatten,
+    parse_override,
+    sequence_length,
+    yaml_problem,
+)
 from study.space import ROLES, Param, Space, SpaceError, implied_overrides, parse_param
 
 SPECS_DIR = Path(__file__).parent / "specs"
@@ -134,7 +143,7 @@ def read_spec(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise SpecError(f"spec {path} is not valid YAML: {err}") from err
+        raise SpecError(f"spec {path} is not valid YAML: {yaml_problem(err)}") from err
     if not isinstance(raw, dict):
         raise SpecError(f"spec {path} must hold a mapping with keys such as name, base, space, objective")
     base = raw.get("base", {})
@@ -150,7 +159,11 @@ def _read_base(name: str, spec_dir: Path) -> dict[str, Any]:
             if not isinstance(tree, dict):
                 raise SpecError(f"base: {candidate} must hold a config mapping (model/aux/train/data)")
             return tree
-    raise SpecError(f"base: no config file {name!r} in {CONFIGS_DIR} or {spec_dir}")
+    shipped = ", ".join(sorted(p.name for p in CONFIGS_DIR.glob("*.yaml")))
+    raise SpecError(
+        f"base: no config file {name!r} in {CONFIGS_DIR} or {spec_dir}; the shipped configs: {shipped} "
+        "(or give the config inline as a mapping)"
+    )
 
 
 def load_study(
@@ -326,10 +339,10 @@ def parse_study(
             raise SpecError(f"space.{workers.role}.{WORKERS}: expected {{choice: [...]}} of whole numbers >= 1")
     for key, param in params.items():
         if key not in base:
-            raise SpecError(f"space.{param.role}.{key}: unknown config key {key!r}")
+            raise SpecError(f"space.{param.role}.{key}: {_unknown_key(key, base)}")
         for condition, _ in param.when:
             if condition not in base:
-                raise SpecError(f"space.{param.role}.{key}.when.{condition}: unknown config key {condition!r}")
+                raise SpecError(f"space.{param.role}.{key}.when.{condition}: {_unknown_key(condition, base)}")
     space = Space(params=tuple(params.values()), base=base)
     _check_ranges(space, base_tree, fixed)
 
@@ -375,7 +388,7 @@ def parse_study(
         if not smoke:
             raise SpecError(
                 f"scheduler.grace_period: {study.scheduler.grace_period} is more than the "
-                f"{study.max_supervised_epochs} supervised epochs of a trial"
+                f"{study.max_supervised_epochs} supervised epochs of a trial; use at most {study.max_supervised_epochs}"
             )
         study = dataclasses.replace(study, scheduler=Scheduler("asha", 1, study.scheduler.reduction_factor))
     return dataclasses.replace(study, points=points)
@@ -437,13 +450,27 @@ def _check_ranges(space: Space, base_tree: Mapping[str, Any], fixed: Mapping[str
             ) from err
 
 
+def _unknown_key(key: str, base: Mapping[str, Any]) -> str:
+    """Why `key` cannot be searched, with the keys that can: those of its section, else the sections."""
+    section = key.partition(".")[0]
+    known = [k.partition(".")[2] for k in base if k.startswith(f"{section}.") and k != WORKERS]
+    if known:
+        return f"unknown config key {key!r}; valid keys of {section}: {', '.join(known)}"
+    return f"unknown config key {key!r}; searchable keys are model.*, aux.*, train.*, data.* and {WORKERS}"
+
+
 def _check_truncations(cfg: RunConfig) -> None:
     """Truncations longer than the sequence mean nothing (the spec's ranges would waste trials)."""
     steps = sequence_length(cfg.data)
     if cfg.train.truncation is not None and cfg.train.truncation > steps:
-        raise ConfigError(f"train.truncation: {cfg.train.truncation} is longer than the {steps}-step sequence")
+        raise ConfigError(
+            f"train.truncation: {cfg.train.truncation} is longer than the {steps}-step sequence; use at most {steps}, "
+            "or null for full BPTT"
+        )
     if cfg.model.kind in ("r_lstm", "p_lstm") and cfg.aux.truncation > steps:
-        raise ConfigError(f"aux.truncation: {cfg.aux.truncation} is longer than the {steps}-step sequence")
+        raise ConfigError(
+            f"aux.truncation: {cfg.aux.truncation} is longer than the {steps}-step sequence; use at most {steps}"
+        )
 
 
 def _objectives(raw: Mapping[str, Any]) -> tuple[Objective, ...]:
@@ -504,7 +531,7 @@ def _resources(raw: Any) -> Resources:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
             raise SpecError(f"resources.{key}: expected a number >= 0, got {value!r}")
     if cpus <= 0:
-        raise SpecError("resources.cpus: a trial needs some CPU, got 0")
+        raise SpecError(f"resources.cpus: must be above 0 (a trial needs some CPU), got {cpus!r}")
     if gpus > 1 and not float(gpus).is_integer():
         raise SpecError(f"resources.gpus: a fraction of a GPU must be at most 1 (Ray's rule), got {gpus}")
     workers = _positive_int(raw.get("workers", 1), "resources.workers")
@@ -535,7 +562,7 @@ def _points(
             if key not in keys:
                 raise SpecError(f"points[{i}].{key}: not a searched key; searched: {', '.join(keys)}")
             if not keys[key].contains(value):
-                raise SpecError(f"points[{i}].{key}: {value!r} is outside the space")
+                raise SpecError(f"points[{i}].{key}: {value!r} is outside the space {keys[key].domain()}")
         # A searched key the point leaves out takes its base value, not a value Optuna would sample for it.
         point = {**{p.key: space.base[p.key] for p in space.params if p.contains(space.base[p.key])}, **point}
         try:
@@ -556,5 +583,6 @@ def _grid(raw: Mapping[str, Any], keys: Mapping[str, Param], fixed: Mapping[str,
     grid = [key for key in raw["grid"] if key not in fixed]
     for key in grid:
         if key not in keys or keys[key].kind != "choice":
-            raise SpecError(f"points.grid: {key!r} is not a searched choice parameter")
+            choices = ", ".join(k for k, p in keys.items() if p.kind == "choice") or "none"
+            raise SpecError(f"points.grid: {key!r} is not a searched choice parameter; the searched choices: {choices}")
     return [dict(zip(grid, combo)) for combo in itertools.product(*(keys[k].values for k in grid))]

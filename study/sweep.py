@@ -72,10 +72,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.resume and not args.name:
         parser.error("--resume needs --name SWEEP")
     if args.memory_budget_mb is not None and args.memory_budget_mb <= 0:
-        parser.error("--memory-budget-mb must be above 0")
+        parser.error(f"--memory-budget-mb must be above 0, got {args.memory_budget_mb:g}")
     for flag in ("trials", "concurrency", "top_k", "seeds"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
     return args
 
 
@@ -89,6 +89,8 @@ def _study_and_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
         study = parse_study(stored["spec"], stored["overrides"], trials=stored["trials"], smoke=stored["smoke"])
         return study, sweep
     study = load_study(args.study, args.overrides, trials=args.trials, smoke=args.smoke_test, scale=args.scale)
+    for source in args.warm_start:  # refused here, before the data and tracking checks
+        find_sweep(source, args.sweeps_dir)
     name = args.name or f"{study.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not all(c.isalnum() or c in "-_." for c in name):
         raise SpecError(f"--name: use letters, digits, '-', '_' and '.', got {name!r}")
@@ -190,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"sweep {data['name']}: study {study.name!r}, {study.trials} trials; files in {sweep.path}", flush=True)
 
     status = _run(study, sweep, tracker, args, memory)
-    tracker.end(data["mlflow_parent_run_id"], "FINISHED" if status == 0 else "FAILED")
+    try:
+        tracker.end(data["mlflow_parent_run_id"], "FINISHED" if status == 0 else "FAILED")
+    except Exception as err:  # MLflow's or the network's: the trials' runs are what matters, and were sent
+        print(f"sweep: could not close the MLflow parent run ({err})", file=sys.stderr)
     return status
 
 
@@ -214,6 +219,7 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
     from study.results import load_rows, pareto_front, rank
     from study.robust import seed_points
     from study.trials import TrialJob
+    from tuning.mlflow_sync import send_kept
     from tuning.tracking import ui_command
     from tuning.tune_sweep import SweepError, SweepPlan, run_sweep
 
@@ -255,6 +261,11 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
         print(f"sweep error: {err}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - started
+    if (sweep.path / "results.json").exists():
+        waiting = send_kept(tracker, plan.job.describe, plan.job.results_table())
+        if waiting:
+            print(f"sweep: MLflow at {data['tracking_uri']} still does not answer; {waiting} trial(s) it lacks wait "
+                  f"in results.json and sent by `python -m study.sweep --name {data['name']} --resume`", flush=True)
     rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
     unfinished, reruns = _unfinished(study, sweep)
     if unfinished > 0 or reruns:  # stopped from outside (Ctrl-C): what ran is kept

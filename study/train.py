@@ -40,6 +40,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         parser.error("--workers must be at least 1")
+    # Ray would only refuse these once the cluster is up, or not at all (a negative share of a GPU).
+    if args.gpus_per_worker < 0:
+        parser.error(f"--gpus-per-worker must be at least 0 (0: CPU workers), got {args.gpus_per_worker:g}")
+    if args.cpus_per_worker <= 0:
+        parser.error(f"--cpus-per-worker must be above 0, got {args.cpus_per_worker:g}")
+    if args.max_failures < 0:
+        parser.error(f"--max-failures must be at least 0, got {args.max_failures}")
     return args
 
 
@@ -105,6 +112,7 @@ def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     from data import DatasetError
+    from models.checkpoint import CheckpointError
     from tuning.cluster import ClusterError
 
     args = parse_args(argv)
@@ -132,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except ClusterError as err:
         print(f"cluster error: {err}", file=sys.stderr)
+        return 1
+    except CheckpointError as err:  # --resume and no readable checkpoint
+        print(f"checkpoint error: {err}", file=sys.stderr)
         return 1
     val = "" if metrics["val_accuracy"] is None else f" (val {metrics['val_accuracy']:.4f})"  # data.validation: none
     print(

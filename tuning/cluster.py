@@ -1,32 +1,291 @@
-"""Whether a Ray cluster address answers, checked before `ray.init` (which otherwise retries for minutes).
+"""Joining or starting the Ray cluster: the address answers, token authentication is on, a local one binds 127.0.0.1.
 
-Ray-free: a TCP connection to the head's GCS port. `auto` (the cluster `ray start` left on this machine) and no
-address (a local cluster) are Ray's to resolve and are not checked.
+`check_address` is Ray-free and runs before `ray.init` (which otherwise retries for minutes): the environment has
+not switched Ray's token authentication off, and a `HOST:PORT` address answers a TCP connection to the head's GCS
+port (`auto` and no address are Ray's to resolve and are not dialled).
+
+`init_ray` is the one place the project calls `ray.init`. What Ray 2.60 does on its own, measured on this
+machine: a local `ray.init()` turns token authentication on (and writes `~/.ray/auth_token` if missing) but its
+GCS, raylet, object manager and workers listen on every interface (`::`); a head started by the `ray start`
+CLI and `ray.cluster_utils.Cluster` turn it on only when `RAY_AUTH_MODE=token` (or, for the CLI, a token file)
+is there, and otherwise accept any client; joining an explicit `HOST:PORT` never turns it on for the driver.
+`init_ray` therefore
+
+- turns token authentication on for this process and its children (`RAY_AUTH_MODE=token`) and refuses an
+  environment that switched it off (`RAY_AUTH_MODE=disabled`, for instance left over from Ray's own warning that
+  says how to opt out), unless `allow_unauthenticated=True` or `AUXLSTM_ALLOW_RAY_WITHOUT_AUTH=1`: without it
+  anyone who reaches the cluster's ports runs code as this user;
+- starts a local cluster of its own (never one already running here) on 127.0.0.1 only. Ray has no bind-address
+  option: its servers listen on loopback when the node's IP is loopback, on every interface otherwise, and
+  `ray.init` rewrites a loopback `_node_ip_address` to the
+  machine's outward IP unless multi-node support is off (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`, the mode Ray
+  runs in by default on macOS and Windows). `init_ray` switches that mode on for a local cluster (and for
+  joining a loopback address, so `127.0.0.1:PORT` is not rewritten either) and checks afterwards that every
+  listening socket of the processes it started is on loopback;
+- makes `~/.ray/auth_token` readable by its owner only (Ray writes it 0644, readable by every local user);
+- joins any other address as given. A multi-node head listens on every interface: that is what the user asked
+  for by starting one, and the token is what guards it.
+
+Not covered here: torch's TCPStore, the rendezvous of a multi-worker Ray Train run, listens on every interface
+without authentication while the run lasts (measured; torch has no option to bind it elsewhere).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import socket
+import sys
 
 TIMEOUT_S = 10.0
+LOOPBACK = "127.0.0.1"
+AUTH_MODE_ENV = "RAY_AUTH_MODE"
+ALLOW_NO_AUTH_ENV = "AUXLSTM_ALLOW_RAY_WITHOUT_AUTH"
+SINGLE_MACHINE_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": node IP = loopback, Ray's servers bind it
 
 
 class ClusterError(RuntimeError):
-    """The Ray address does not answer; the message names it and what to check."""
+    """Ray cannot be used as asked (no answer, authentication off, a server beyond loopback); the message says why."""
+
+
+def _opted_out(allow_unauthenticated: bool) -> bool:
+    return allow_unauthenticated or os.environ.get(ALLOW_NO_AUTH_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def check_token_auth(allow_unauthenticated: bool = False) -> bool:
+    """Whether Ray's token authentication will be on; raises when the environment switched it off (no opt-out)."""
+    mode = os.environ.get(AUTH_MODE_ENV)
+    if mode is None or mode.strip().lower() == "token":
+        return True
+    if _opted_out(allow_unauthenticated):
+        return False
+    raise ClusterError(
+        f"{AUTH_MODE_ENV}={mode} switches Ray's token authentication off: anyone who can reach the cluster's ports "
+        f"could run code as this user. Unset it (a local cluster then creates ~/.ray/auth_token; every node of a "
+        f"cluster needs that token or RAY_AUTH_TOKEN), or set {ALLOW_NO_AUTH_ENV}=1 to run without it anyway"
+    )
+
+
+def require_token_auth(allow_unauthenticated: bool = False) -> bool:
+    """Turn token authentication on for this process and the processes it starts (see `check_token_auth`)."""
+    if not check_token_auth(allow_unauthenticated):
+        print(f"warning: Ray runs without token authentication ({AUTH_MODE_ENV}={os.environ[AUTH_MODE_ENV]}, "
+              "opted out)", file=sys.stderr, flush=True)  # fmt: skip
+        return False
+    if os.environ.get(AUTH_MODE_ENV) != "token":
+        os.environ[AUTH_MODE_ENV] = "token"
+        from ray._raylet import Config
+
+        Config.initialize("")  # Ray caches the mode in its config: refresh it, as ray.init itself does
+    return True
+
+
+def single_machine(on: bool = True) -> None:
+    """Ray's single-machine mode (on) binds a node whose IP is 127.0.0.1 to loopback; off restores the default."""
+    from ray._private import ray_constants
+
+    if on:
+        os.environ[SINGLE_MACHINE_ENV] = "0"  # for the processes started from here (drivers joining 127.0.0.1)
+        ray_constants.ENABLE_RAY_CLUSTER = False  # read at import: this process
+    elif os.environ.get(SINGLE_MACHINE_ENV) == "0":
+        del os.environ[SINGLE_MACHINE_ENV]
+        ray_constants.ENABLE_RAY_CLUSTER = not ray_constants.IS_WINDOWS_OR_OSX
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def _split(address: str) -> tuple[str, str]:
+    host_port = address.split("://", 1)[-1]
+    host, _, port = host_port.rpartition(":")
+    return host, port
 
 
 def check_address(address: str | None, timeout_s: float = TIMEOUT_S) -> None:
+    check_token_auth()
     if not address or address in ("auto", "local"):
         return
-    host_port = address.split("://", 1)[-1]
-    host, _, port = host_port.rpartition(":")
+    host, port = _split(address)
     if not host or not port.isdigit():
         raise ClusterError(f"--address {address!r}: expected HOST:PORT (the head node's GCS, port 6379 by default)")
     try:
-        with socket.create_connection((host, int(port)), timeout=timeout_s):
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s):
             return
     except OSError as err:
         raise ClusterError(
-            f"no Ray cluster answers at {address} ({err}); start one there with `ray start --head`, check the host "
-            "and port, or leave --address out for a local cluster"
+            f"no Ray cluster answers at {address} ({err}); start one there with "
+            "`RAY_AUTH_MODE=token ray start --head` (README: Run on a Ray cluster), check the host and port, or leave "
+            "--address out for a local cluster"
         ) from err
+
+
+# -- listening sockets, read from /proc (Linux) -------------------------------------------------------------------
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            tree.setdefault(parent, []).append(int(entry))
+    return tree
+
+
+def descendants(pids: list[int]) -> list[int]:
+    """The processes and all their descendants (the workers a raylet started, for instance)."""
+    tree, seen, todo = _children(), [], list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid not in seen:
+            seen.append(pid)
+            todo += tree.get(pid, [])
+    return seen
+
+
+def listening_sockets(pids: list[int]) -> list[tuple[str, int, int]]:
+    """(address, port, pid) of every listening TCP socket (IPv4 and IPv6) the processes hold."""
+    owner: dict[int, int] = {}
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                owner[int(link[8:-1])] = pid
+    found = []
+    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
+        try:
+            with open(f"/proc/net/{table}") as rows:
+                lines = rows.read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] != "0A" or int(fields[9]) not in owner:  # 0A: LISTEN
+                continue
+            ip_hex, port_hex = fields[1].split(":")
+            raw = bytes.fromhex(ip_hex)  # 32-bit words in host (little-endian) order
+            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            found.append((socket.inet_ntop(family, raw), int(port_hex, 16), owner[int(fields[9])]))
+    return sorted(found)
+
+
+def node_process_ids(node) -> list[int]:
+    """The processes a Ray node started (GCS, raylet, agents, monitors) and their children (workers)."""
+    pids = [info.process.pid for infos in node.all_processes.values() for info in infos if info.process]
+    return descendants(pids)
+
+
+def beyond_loopback(pids: list[int]) -> list[tuple[str, int, int]]:
+    return [entry for entry in listening_sockets(pids) if not is_loopback(entry[0])]
+
+
+# -- ray.init ------------------------------------------------------------------------------------------------------
+
+
+def _auth_error(err: BaseException) -> str | None:
+    """What Ray said about the token, if that is why `ray.init` failed (a wrong token reaches the driver only as
+    text: Ray formats the GCS client's AuthenticationError into the RuntimeError behind its ConnectionError)."""
+    from ray.exceptions import AuthenticationError
+
+    seen: BaseException | None = err
+    while seen is not None:
+        text = str(seen)
+        if isinstance(seen, AuthenticationError):
+            return text.split(". ")[0].strip()
+        for marker in ("AuthenticationError: ", "InvalidAuthToken"):
+            if marker in text:
+                return text[text.index(marker) :].splitlines()[0].split(". ")[0].strip()
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _target(address: str | None) -> str | None:
+    """The cluster to join (None: start a local one); `RAY_ADDRESS` (a Ray job's driver) counts as given."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address == "local":
+        return None
+    return address
+
+
+def _joins_loopback(target: str) -> bool:
+    if target == "auto":
+        from ray._private.utils import read_ray_address
+
+        target = read_ray_address() or ""
+    return is_loopback(_split(target)[0])
+
+
+def _owner_only_token_file() -> None:
+    """Ray 2.60 writes ~/.ray/auth_token readable by every local user (0644); only its owner needs to read it."""
+    path = os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+    try:
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
+    except OSError:
+        pass  # no token file (RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH elsewhere), or not ours to change
+
+
+def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False, **kwargs) -> None:
+    """`ray.init` with token authentication on; no address (and no RAY_ADDRESS) starts a cluster on 127.0.0.1.
+
+    `address`: None or "local" starts a local cluster, "auto" joins the one `ray start` left on this machine,
+    `HOST:PORT` joins that head. `kwargs` go to `ray.init` (`num_cpus`, `include_dashboard`, `log_to_driver`...).
+    Does nothing more when Ray is already initialised in this process. Raises `ClusterError` when the environment
+    switched authentication off (see `check_token_auth`; checked first, even then), when the cluster refuses this
+    process's token or it has none, and when a local cluster's server listens beyond loopback (it is shut down).
+    """
+    import ray
+
+    check_token_auth(allow_unauthenticated)
+    if ray.is_initialized():
+        return
+    require_token_auth(allow_unauthenticated)
+    target = _target(address)
+    local = target is None
+    single_machine(local or _joins_loopback(target))
+    where = "a local Ray cluster" if local else f"the Ray cluster at {target}"
+    try:
+        if local:
+            ray.init(address="local", _node_ip_address=LOOPBACK, **kwargs)
+        else:
+            ray.init(address=target, **kwargs)
+    except Exception as err:
+        refused = _auth_error(err)
+        if refused is None:
+            raise
+        raise ClusterError(
+            f"{where} refused this process's Ray token, or it has none ({refused}); every node and driver needs "
+            "the cluster's token: ~/.ray/auth_token (`ray get-auth-token --generate` on the head, then copy it) "
+            "or RAY_AUTH_TOKEN"
+        ) from err
+    _owner_only_token_file()
+    if not local:
+        return
+    node = ray._private.worker._global_node
+    if node.node_ip_address != LOOPBACK:
+        ray.shutdown()
+        raise ClusterError(f"{where} took the node IP {node.node_ip_address}, not {LOOPBACK}; it was shut down")
+    if os.path.isdir("/proc/self/fd"):
+        exposed = beyond_loopback([*node_process_ids(node), os.getpid()])
+        if exposed:
+            ray.shutdown()
+            raise ClusterError(f"{where} listened beyond loopback {exposed} (address, port, pid); it was shut down")

@@ -8,13 +8,16 @@ epoch, and a restarted worker group resumes from the latest one.
 
 from __future__ import annotations
 
+import posixpath
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs
 import ray
 import ray.train
 import ray.train.torch
@@ -24,8 +27,9 @@ from ray.train.torch import TorchTrainer
 
 from data import DATASETS
 from models import AUX_KINDS
-from models.checkpoint import load_checkpoint
+from models.checkpoint import CheckpointError, load_checkpoint
 from models.collective import SINGLE_PROCESS, TorchDistributed
+from tuning.cluster import init_ray
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -61,6 +65,42 @@ def _count_nodes(world: int) -> int:
     return len(set(nodes))
 
 
+def restore_readable(checkpoint: ray.train.Checkpoint, dest: Path) -> int:
+    """Copy the checkpoint file of a restored Tune or Train checkpoint to `dest`; returns its epoch.
+
+    If that file cannot be read (an upload cut short, damaged storage), the newest older sibling checkpoint
+    directory that can (Tune and Train keep two) takes its place, with a warning naming both; CheckpointError
+    when none can be read.
+    """
+    fs, path = checkpoint.filesystem, checkpoint.path.rstrip("/")
+    parent, name = posixpath.split(path)
+    kind = name.rsplit("_", 1)[0]  # checkpoint_000003 (Tune), epoch_0003 (Train): zero-padded, so names sort
+    older = sorted(
+        (i.path for i in fs.get_file_info(pyarrow.fs.FileSelector(parent))
+         if i.type == pyarrow.fs.FileType.Directory and i.base_name.rsplit("_", 1)[0] == kind and i.base_name < name),
+        reverse=True,
+    )  # fmt: skip
+    problems = []
+    for candidate in [path, *older]:
+        try:
+            with ray.train.Checkpoint(candidate, filesystem=fs).as_directory() as directory:
+                shutil.copy(Path(directory) / CHECKPOINT, dest)
+            epoch = load_checkpoint(dest)["epoch"]
+        except CheckpointError as err:  # it names the local copy: name the file in storage
+            problems.append(err.problem.replace(str(dest), f"{candidate}/{CHECKPOINT}"))
+            continue
+        except OSError as err:
+            problems.append(f"{candidate}/{CHECKPOINT}: {err.strerror or err}")
+            continue
+        if problems:
+            print(f"warning: {'; '.join(problems)}; resuming from the older checkpoint {candidate} (epoch {epoch})",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        return epoch
+    raise CheckpointError(
+        f"no readable checkpoint to resume from: {'; '.join(problems)}", f"delete {parent} to train from the start"
+    )
+
+
 def train_worker(config: dict[str, Any]) -> None:
     """The training function of every Ray Train worker."""
     worker: WorkerConfig = config["worker"]
@@ -69,12 +109,8 @@ def train_worker(config: dict[str, Any]) -> None:
     device = ray.train.torch.get_device()
     out = Path(tempfile.mkdtemp(prefix="auxlstm-worker-"))
     latest = ray.train.get_checkpoint()  # set when this worker group replaces one that failed
-    resume_from = None
-    if latest is not None:
-        resume_from = out / "restored.pt"
-        with latest.as_directory() as directory:
-            shutil.copy(Path(directory) / CHECKPOINT, resume_from)
-    resumed_from = load_checkpoint(resume_from)["epoch"] if resume_from is not None else 0
+    resume_from = out / "restored.pt" if latest is not None else None
+    resumed_from = restore_readable(latest, resume_from) if latest is not None else 0
     variable_length = DATASETS[worker.config.data.name].variable_length  # batches may lack a segment
 
     def wrap(module: torch.nn.Module) -> torch.nn.Module:
@@ -126,7 +162,7 @@ def run_distributed(
     `callbacks` are Ray Train callbacks (a sweep trial passes Tune's `TuneReportCallback`).
     """
     if not ray.is_initialized():
-        ray.init(address=address)
+        init_ray(address)
     resources = {"CPU": cpus_per_worker, **({"GPU": gpus_per_worker} if gpus_per_worker else {})}
     trainer = TorchTrainer(
         train_worker,

@@ -2,18 +2,21 @@
 
 It runs in the driver only, so a single process writes the results table and the tracking store. Tune pickles
 callbacks with the sweep and does not restore their state, so everything here is re-read from the results table
-and found again in MLflow by tags when a sweep resumes.
+and found again in MLflow by tags when a sweep resumes. Everything reaches the table first and MLflow from it
+(`tuning.mlflow_sync`): a tracking store that does not answer for a while loses nothing.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 from typing import Any
 
 from ray import tune
 
+from tuning.mlflow_sync import MlflowSync
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, back_up
 
@@ -48,17 +51,24 @@ class SweepRecorder(tune.Callback):
         self.replaces_pruned = replaces_pruned  # a pruned suggestion is followed by another (not in exact studies)
         self.objectives, self.trials, self.concurrency = list(objectives), trials, concurrency
         self._table: Any = None
+        self._sync: MlflowSync | None = None
         self._last_print = 0.0
         self._reconciled = False
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_table": None, "_last_print": 0.0, "_reconciled": False}
+        return {**self.__dict__, "_table": None, "_sync": None, "_last_print": 0.0, "_reconciled": False}
 
     @property
     def table(self) -> Any:
         if self._table is None:
             self._table = self.job.results_table()
         return self._table
+
+    @property
+    def sync(self) -> MlflowSync:
+        if self._sync is None:
+            self._sync = MlflowSync(self.tracker, self.job.describe)
+        return self._sync
 
     def setup(self, **info: Any) -> None:
         self._table = None  # re-read: a resumed sweep continues the table on disk
@@ -69,6 +79,8 @@ class SweepRecorder(tune.Callback):
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         if trials:  # Tune saved its state in this step; keep a complete copy of it
             back_up(Path(trials[0].storage.experiment_driver_staging_path), self.sweep_dir / BACKUP)
+        if self.sync.down_since is not None:
+            self.sync.send(self.table)  # what MLflow missed, once it answers again
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         if self._reconciled:
@@ -80,7 +92,10 @@ class SweepRecorder(tune.Callback):
         for trial_id, row in list(self.table.rows.items()):
             if row["status"] == "RUNNING" and trial_id not in known:
                 if row.get("mlflow_run_id"):
-                    self.tracker.delete(row["mlflow_run_id"])
+                    try:
+                        self.tracker.delete(row["mlflow_run_id"])
+                    except Exception as err:  # MLflow's or the network's; the run stays, marked RUNNING
+                        print(f"sweep: could not delete MLflow run {row['mlflow_run_id']}: {err}", flush=True)
                 del self.table.rows[trial_id]
                 self.table.save()
                 print(f"sweep: trial {trial_id} began after the last saved state; it runs again", flush=True)
@@ -88,17 +103,15 @@ class SweepRecorder(tune.Callback):
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         params = trial_params(trial.config)
         described = self.job.describe(trial.trial_id, params)
-        run_id = self.tracker.child(
-            trial.trial_id, name=f"{trial.trial_id} {described['summary']}", params=described["config"],
-            tags={"auxlstm.command": described["command"], "auxlstm.config_path": described["config_path"],
-                  **described.get("tags", {})},
-        )  # fmt: skip
         row = self.table.row(trial.trial_id)
+        sent = len(row["history"]) if "mlflow_epochs" not in row else row["mlflow_epochs"]  # older tables: all
         self.table.update(
             trial.trial_id, status="RUNNING", params=params, config=described["config"],
-            config_path=described["config_path"], command=described["command"], mlflow_run_id=run_id,
-            started=row.get("started", time.time()), **_predictions(described),
+            config_path=described["config_path"], command=described["command"],
+            started=row.get("started", time.time()), mlflow_epochs=sent,
+            epoch_ms=row.get("epoch_ms", [0] * len(row["history"])), **_predictions(described),
         )  # fmt: skip
+        self.sync.send(self.table, [trial.trial_id])
 
     def record_pruned(self, trial_id: str, params: dict[str, Any], reason: str) -> None:
         """A suggestion skipped before it started (predicted over the memory budget): a results row and an MLflow
@@ -106,16 +119,12 @@ class SweepRecorder(tune.Callback):
         if trial_id in self.table.rows:
             return  # recorded before the driver was restarted
         described = self.job.describe(trial_id, params)
-        run_id = self.tracker.child(
-            trial_id, name=f"{trial_id} {described['summary']}", params=described["config"],
-            tags={"auxlstm.command": described["command"], "auxlstm.status": "PRUNED", "auxlstm.reason": reason,
-                  **described.get("tags", {})},
-        )  # fmt: skip
-        self.tracker.end(run_id, "KILLED")
         self.table.update(
             trial_id, status="PRUNED", reason=reason, params=params, config=described["config"],
-            command=described["command"], mlflow_run_id=run_id, finished=time.time(), **_predictions(described),
+            command=described["command"], finished=time.time(), mlflow_epochs=0, epoch_ms=[],
+            **_predictions(described),
         )  # fmt: skip
+        self.sync.send(self.table, [trial_id])
         print(f"trial {trial_id} pruned before it started: {reason}", flush=True)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
@@ -123,9 +132,9 @@ class SweepRecorder(tune.Callback):
         if "epoch" not in metrics:
             return
         if self.table.add_epoch(trial.trial_id, metrics):
-            numeric = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
             row = self.table.row(trial.trial_id)
-            self.tracker.log_metrics(row["mlflow_run_id"], numeric, step=metrics["epoch"], timestamp_ms=_now_ms())
+            self.table.update(trial.trial_id, epoch_ms=[*row.get("epoch_ms", []), _now_ms()])
+            self.sync.send(self.table, [trial.trial_id])
         if result.get("checkpoint_path"):  # a trial with workers: the Ray Train run's checkpoint
             self.table.update(trial.trial_id, checkpoint=result["checkpoint_path"])
         if time.monotonic() - self._last_print > PROGRESS_EVERY_S:
@@ -151,18 +160,7 @@ class SweepRecorder(tune.Callback):
 
     def _finish(self, trial: Any, status: str, reason: str | None) -> None:
         row = self.table.update(trial.trial_id, status=status, reason=reason, finished=time.time())
-        run_id = row.get("mlflow_run_id")
-        if run_id is not None:
-            tags = {"auxlstm.status": status, **({"auxlstm.reason": reason} if reason else {})}
-            self.tracker.set_tags(run_id, tags)
-            files: dict[str, Any] = {"history.json": row.get("history", [])}
-            if row.get("metrics"):
-                files["metrics.json"] = row["metrics"]
-            config_path = Path(row.get("config_path", ""))
-            if config_path.is_file():
-                files["config.yaml"] = config_path.read_text()
-            self.tracker.log_files(run_id, files)
-            self.tracker.end(run_id, "FAILED" if status == "FAILED" else "FINISHED")
+        self.sync.send(self.table, [trial.trial_id])
         line = f"trial {trial.trial_id} " + (reason if status == "STOPPED" else status.lower())
         if status == "FAILED":
             line += f": {reason}"
@@ -215,5 +213,5 @@ def _error_reason(trial: Any) -> str:
     if path and Path(path).is_file():
         lines = [line.strip() for line in Path(path).read_text().splitlines() if line.strip()]
         if lines:
-            return lines[-1][:500]
+            return re.sub(r"^(\w+\.)+Trial\w+: ", "", lines[-1])[:500]  # the sweep's own errors: the message alone
     return "the trial raised an error (see its error.txt in the Tune experiment directory)"

@@ -2,12 +2,14 @@
 
 Runs are looked up by the tags `auxlstm.sweep_id` and `auxlstm.trial_id` before anything is created, so a
 resumed sweep reuses its runs (Ray's stock `MLflowLoggerCallback` keeps its trial-to-run map in memory and
-creates a second child after `Tuner.restore`). Only the sweep driver logs: one writer, even on SQLite.
+creates a second child after `Tuner.restore`). Only the sweep driver logs: one writer, even on SQLite. Every
+name, param, tag and file passes through `redact` on its way out: no credential reaches the store.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -18,9 +20,12 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from tuning.redact import redact
+
 SWEEP_TAG, TRIAL_TAG, ROLE_TAG = "auxlstm.sweep_id", "auxlstm.trial_id", "auxlstm.role"
 PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests children by
 BATCH = 100  # MLflow's limit on params per log_batch call
+URL_CREDENTIALS = re.compile(r"(?P<scheme>https?://)[^/@]*@")
 
 
 class TrackingError(RuntimeError):
@@ -31,8 +36,9 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
     """Fail fast (within `timeout_s`) when an HTTP tracking server does not answer its health check."""
     if not uri.startswith(("http://", "https://")):
         return
+    health = URL_CREDENTIALS.sub(r"\g<scheme>", uri.rstrip("/")) + "/health"  # urllib takes no user:password@
     try:
-        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as response:
+        with urllib.request.urlopen(health, timeout=timeout_s) as response:
             if response.status != 200:
                 raise TrackingError(f"MLflow tracking server {uri} answered {response.status} to /health")
     except (urllib.error.URLError, OSError) as err:
@@ -77,8 +83,8 @@ class Tracker:
         run_id = self._find("sweep")
         if run_id is None:
             run = self.client.create_run(
-                self._experiment_id, run_name=name,
-                tags={**self.tags, **tags, SWEEP_TAG: self.sweep_id, ROLE_TAG: "sweep"},
+                self._experiment_id, run_name=redact(name),
+                tags=_redacted({**self.tags, **tags, SWEEP_TAG: self.sweep_id, ROLE_TAG: "sweep"}),
             )
             run_id = run.info.run_id
             self._log_params(run_id, params)
@@ -94,11 +100,11 @@ class Tracker:
         if run_id is None:
             parent = self._find("sweep")
             run = self.client.create_run(
-                self._experiment_id, run_name=name,
-                tags={
+                self._experiment_id, run_name=redact(name),
+                tags=_redacted({
                     **self.tags, **tags, SWEEP_TAG: self.sweep_id, TRIAL_TAG: trial_id, ROLE_TAG: "trial",
                     PARENT_TAG: parent,
-                },
+                }),
             )  # fmt: skip
             run_id = run.info.run_id
             self._log_params(run_id, params)
@@ -108,7 +114,7 @@ class Tracker:
         return run_id
 
     def _log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
-        items = [Param(k, str(v)) for k, v in params.items()]
+        items = [Param(k, v) for k, v in _redacted(params).items()]
         for start in range(0, len(items), BATCH):
             self.client.log_batch(run_id, params=items[start : start + BATCH])
 
@@ -117,14 +123,14 @@ class Tracker:
         self.client.log_batch(run_id, metrics=entries)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
-        self.client.log_batch(run_id, tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+        self.client.log_batch(run_id, tags=[RunTag(k, v[:5000]) for k, v in _redacted(tags).items()])
 
     def log_files(self, run_id: str, files: Mapping[str, str | dict | list]) -> None:
         """Artifacts from memory: name -> text, or JSON-able data."""
         with tempfile.TemporaryDirectory() as directory:
             for name, content in files.items():
                 text = content if isinstance(content, str) else json.dumps(content, indent=1, default=str)
-                (Path(directory) / name).write_text(text)
+                (Path(directory) / name).write_text(redact(text))
             self.client.log_artifacts(run_id, directory)
 
     def delete(self, run_id: str) -> None:
@@ -132,6 +138,10 @@ class Tracker:
 
     def end(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status=status)
+
+
+def _redacted(values: Mapping[str, Any]) -> dict[str, str]:
+    return {key: redact(str(value)) for key, value in values.items()}
 
 
 def ui_command(uri: str) -> str:

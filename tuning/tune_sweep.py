@@ -12,7 +12,9 @@ tuning/ does not import study/.
 - Every epoch a trial reports its metrics with a checkpoint, so a restored trial continues from its last epoch.
   ASHA keys on `supervised_epoch`, an explicit count (Tune's `training_iteration` restarts at 1 after a
   restore, and pretraining epochs have no supervised signal to compare).
-- A trial whose loss or objective stops being finite fails with the reason and is not retried.
+- A trial whose loss or objective stops being finite, or that runs out of memory (an allocation fails, or its
+  measured peak goes over the sweep's memory budget), fails with the reason and is not retried: a retry would
+  fail the same way. Any other crash is retried from the last checkpoint (the one before if that is damaged).
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from typing import Any
 
 import optuna
 import ray
+import torch
 from ray import tune
 from ray.tune.execution.placement_groups import PlacementGroupFactory
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from models.checkpoint import load_checkpoint
+from tuning.cluster import ClusterError, init_ray
 from tuning.importance import storage_url
 from tuning.recorder import POINT, SweepRecorder, active_recorder, finite, trial_params
 from tuning.tracking import Tracker
@@ -45,6 +48,8 @@ CHECKPOINT = "checkpoint.pt"
 MAX_REFUSED = 50  # suggestions refused in a row before the search ends: the space hardly fits the budget
 SEARCH_ENDED = "search-ended.txt"  # in the sweep directory: the search gave up before its trials were all run
 DIVERGED = "diverged.txt"
+OUT_OF_MEMORY = "out-of-memory.txt"
+MEMORY_FIX = "lower model.d_hidden / data.batch_size or set --memory-budget-mb"
 
 
 class SweepError(RuntimeError):
@@ -53,6 +58,14 @@ class SweepError(RuntimeError):
 
 class TrialDiverged(RuntimeError):
     """A trial's loss or objective became NaN or infinite."""
+
+
+class TrialOutOfMemory(RuntimeError):
+    """A trial's allocation failed, or its measured peak memory went over the sweep's memory budget."""
+
+
+# A failure a retry would repeat leaves its reason in the trial directory; Tune's retry then fails at once with it.
+NOT_RETRIED = {DIVERGED: TrialDiverged, OUT_OF_MEMORY: TrialOutOfMemory}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,9 +161,9 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
     """One trial: the job's config for the sampled values, trained here or on a Ray Train worker group."""
     context = tune.get_context()
     trial_dir = Path(context.get_trial_dir())
-    marker = trial_dir / DIVERGED
-    if marker.exists():  # a retry of a trial that diverged: it would again
-        raise TrialDiverged(marker.read_text())
+    for name, error in NOT_RETRIED.items():
+        if (trial_dir / name).exists():
+            raise error((trial_dir / name).read_text())
     params = trial_params(config)
     cfg, workers = job.resolve(params), job.workers(params)
     try:
@@ -161,9 +174,37 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
                 _train_here(job, cfg, Path(out), objectives)
         else:
             _train_on_workers(job, cfg, workers, plan, context.get_trial_id())
-    except (FloatingPointError, TrialDiverged) as err:
-        marker.write_text(str(err))
-        raise TrialDiverged(str(err)) from err
+    except Exception as err:
+        name, reason = _not_retried(err)
+        if name is None:
+            raise
+        (trial_dir / name).write_text(reason)
+        raise NOT_RETRIED[name](reason) from err
+
+
+def _not_retried(err: BaseException) -> tuple[str | None, str]:
+    """(marker, reason) for a failure a retry would repeat, looking through what `err` wraps (a Ray Train run's
+    worker errors); (None, "") for any other."""
+    seen, todo = [], [err]
+    while todo:
+        error = todo.pop()
+        if error is None or any(error is s for s in seen):
+            continue
+        seen.append(error)
+        todo += [error.__cause__, error.__context__, *getattr(error, "worker_failures", {}).values()]
+    for error in reversed(seen):  # the innermost first: a worker's own error, not Ray Train's summary of it
+        if isinstance(error, (FloatingPointError, TrialDiverged)):
+            return DIVERGED, str(error)
+        if isinstance(error, TrialOutOfMemory):
+            return OUT_OF_MEMORY, str(error)
+        message = " ".join(str(error).split())  # the CPU allocator's RuntimeError, CUDA's OutOfMemoryError
+        if (
+            isinstance(error, (MemoryError, torch.OutOfMemoryError))
+            or "can't allocate memory" in message
+            or (isinstance(error, RuntimeError) and "out of memory" in message.lower())
+        ):
+            return OUT_OF_MEMORY, f"out of memory: {message[:300]}; {MEMORY_FIX}"  # the table keeps 500 characters
+    return None, ""
 
 
 def _check_finite(metrics: dict[str, Any], objectives: tuple[str, ...]) -> None:
@@ -176,10 +217,11 @@ def _train_here(job: Any, cfg: Any, out: Path, objectives: tuple[str, ...]) -> N
     out.mkdir(parents=True, exist_ok=True)
     restored, resume_from, resumed = tune.get_checkpoint(), None, 0
     if restored is not None:
+        from tuning.ray_train import restore_readable  # imports Ray Train: only a restored trial needs it
+
         resume_from = out / "restored.pt"
-        with restored.as_directory() as directory:
-            shutil.copy(Path(directory) / CHECKPOINT, resume_from)
-        resumed = load_checkpoint(resume_from)["epoch"]
+        resumed = restore_readable(restored, resume_from)
+    budget = getattr(job, "memory_budget_mb", None)
 
     def report(metrics: dict[str, Any]) -> None:
         _check_finite(metrics, objectives)
@@ -187,6 +229,9 @@ def _train_here(job: Any, cfg: Any, out: Path, objectives: tuple[str, ...]) -> N
         with tempfile.TemporaryDirectory() as directory:
             shutil.copy(out / CHECKPOINT, Path(directory) / CHECKPOINT)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(directory))
+        if budget is not None and metrics["peak_memory_mb"] > budget:  # reported first: the table shows the peak
+            raise TrialOutOfMemory(f"peak memory {metrics['peak_memory_mb']:,.0f} MB over the budget {budget:,.0f} MB "
+                                   f"in epoch {metrics['epoch']}; {MEMORY_FIX}")  # fmt: skip
 
     job.run(cfg, Path(job.data_dir), out, on_epoch=report, resume_from=resume_from)
 
@@ -290,7 +335,10 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=not quiet)
+        try:
+            init_ray(address, include_dashboard=False, log_to_driver=not quiet)
+        except ClusterError as err:
+            raise SweepError(str(err)) from err
     cluster = ray.cluster_resources()
     if plan.gpus and not cluster.get("GPU") and plan.cpu_fallback:
         print("sweep: no GPU in this cluster; the smoke test trains on CPU", flush=True)

@@ -7,13 +7,11 @@ what it leaves behind is read back through MLflow's client, Optuna's storage and
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import optuna
@@ -150,40 +148,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def test_sweep_logs_through_a_real_mlflow_server(ray_cluster, tmp_path):
-    port = _free_port()
-    uri = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--workers", "1"],
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(uri + "/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                assert time.monotonic() < deadline, "the MLflow server did not start"
-                time.sleep(0.5)
-        spec = _spec(tmp_path, "served", trials=3)
-        result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "served", "--tracking-uri", uri)
-        assert result.returncode == 0, result.stderr[-3000:]
-        parents, children = _runs(uri, "auxlstm-served")
-        assert len(parents) == 1 and len(children) == 3
-        client = MlflowClient(uri)
-        for child in children:
-            assert child.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
-            assert [m.step for m in client.get_metric_history(child.info.run_id, "train/loss")] == [1, 2, 3]
-        assert not (tmp_path / "mlflow.db").exists()  # nothing went to the default store
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the server's workers are in its process group
-        server.wait(timeout=30)
 
 
 def test_an_unreachable_tracking_server_fails_fast_naming_it(ray_cluster, tmp_path):
