@@ -220,6 +220,7 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
     from study.robust import seed_points
     from study.trials import TrialJob
     from tuning.mlflow_sync import send_kept
+    from tuning.redact import redact
     from tuning.tracking import ui_command
     from tuning.tune_sweep import SweepError, SweepPlan, run_sweep
 
@@ -264,8 +265,9 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
     if (sweep.path / "results.json").exists():
         waiting = send_kept(tracker, plan.job.describe, plan.job.results_table())
         if waiting:
-            print(f"sweep: MLflow at {data['tracking_uri']} still does not answer; {waiting} trial(s) it lacks wait "
-                  f"in results.json and sent by `python -m study.sweep --name {data['name']} --resume`", flush=True)
+            print(f"sweep: MLflow at {redact(data['tracking_uri'])} still does not answer; {waiting} trial(s) it "
+                  f"lacks wait in results.json, sent by `python -m study.sweep --name {data['name']} --resume`",
+                  flush=True)  # fmt: skip
     rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
     unfinished, reruns = _unfinished(study, sweep)
     if unfinished > 0 or reruns:  # stopped from outside (Ctrl-C): what ran is kept

@@ -22,7 +22,10 @@ is there, and otherwise accept any client; joining an explicit `HOST:PORT` never
   runs in by default on macOS and Windows). `init_ray` switches that mode on for a local cluster (and for
   joining a loopback address, so `127.0.0.1:PORT` is not rewritten either) and checks afterwards that every
   listening socket of the processes it started is on loopback;
-- makes `~/.ray/auth_token` readable by its owner only (Ray writes it 0644, readable by every local user);
+- for a local cluster with no token yet, writes `~/.ray/auth_token` itself before `ray.init`, owner-only (0600)
+  from the moment it exists and in Ray's format (Ray reuses it; its own would be 0644, readable by every local
+  user, from the moment `ray.init` writes it); an existing token file is made owner-only. Joining a cluster never
+  creates a token: it needs that cluster's;
 - joins any other address as given. A multi-node head listens on every interface: that is what the user asked
   for by starting one, and the token is what guards it.
 
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 import socket
 import sys
 
@@ -234,9 +238,53 @@ def _joins_loopback(target: str) -> bool:
     return is_loopback(_split(target)[0])
 
 
+def _default_token_path() -> str:
+    return os.path.join(os.path.expanduser("~"), ".ray", "auth_token")  # Ray's: Path.home() / ".ray" / "auth_token"
+
+
+def _new_token() -> str:
+    try:
+        from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
+    except ImportError:  # moved: Ray 2.60's format, 256 random bits as 64 hex digits
+        return secrets.token_hex(32)
+    return generate_new_authentication_token()
+
+
+def _create_token_file() -> bool:
+    """Write ~/.ray/auth_token, owner-only from the start, when a local `ray.init` would write one; whether it did.
+
+    Ray's test (`ensure_token_if_auth_enabled`) is `AuthenticationTokenLoader.has_token`: no token in RAY_AUTH_TOKEN,
+    in the file RAY_AUTH_TOKEN_PATH names (it raises when that names none) or in ~/.ray/auth_token. Ray then writes
+    the file with `open(path, "w")`, 0644 under the usual umask, and otherwise uses the one there as it is."""
+    from ray._raylet import AuthenticationTokenLoader
+    from ray.exceptions import AuthenticationError
+
+    loader = AuthenticationTokenLoader.instance()
+    try:
+        if loader.has_token(ignore_auth_mode=True):
+            return False
+    except AuthenticationError:
+        return False  # RAY_AUTH_TOKEN_PATH names no token: ray.init says so
+    path = _default_token_path()
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)  # the mode applies when it is created here
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        return False  # empty, or another process just wrote it: `_owner_only_token_file` makes it owner-only
+    try:
+        with os.fdopen(fd, "w") as token_file:
+            token_file.write(_new_token())  # no newline, as Ray writes it (its loader trims whitespace anyway)
+    except BaseException:
+        os.unlink(path)
+        raise
+    loader.reset_cache()  # as Ray does after writing it
+    return True
+
+
 def _owner_only_token_file() -> None:
-    """Ray 2.60 writes ~/.ray/auth_token readable by every local user (0644); only its owner needs to read it."""
-    path = os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+    """A token file that already exists (Ray reads it as it is) readable by its owner only: Ray 2.60 writes
+    ~/.ray/auth_token 0644, readable by every local user."""
+    path = _default_token_path()
     try:
         if os.stat(path).st_mode & 0o077:
             os.chmod(path, 0o600)
@@ -258,11 +306,14 @@ def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False,
     check_token_auth(allow_unauthenticated)
     if ray.is_initialized():
         return
-    require_token_auth(allow_unauthenticated)
+    authenticated = require_token_auth(allow_unauthenticated)
     target = _target(address)
     local = target is None
     single_machine(local or _joins_loopback(target))
     where = "a local Ray cluster" if local else f"the Ray cluster at {target}"
+    if local and authenticated:
+        _create_token_file()  # before Ray would write it world-readable; joining needs that cluster's token
+    _owner_only_token_file()
     try:
         if local:
             ray.init(address="local", _node_ip_address=LOOPBACK, **kwargs)
@@ -277,7 +328,7 @@ def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False,
             "the cluster's token: ~/.ray/auth_token (`ray get-auth-token --generate` on the head, then copy it) "
             "or RAY_AUTH_TOKEN"
         ) from err
-    _owner_only_token_file()
+    _owner_only_token_file()  # in case another process wrote it meanwhile
     if not local:
         return
     node = ray._private.worker._global_node

@@ -15,13 +15,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tuning.redact import redact
 from tuning.tracking import Tracker
 
-RETRY_S = 5.0  # between attempts while MLflow does not answer
+RETRY_S, MAX_RETRY_S = 5.0, 60.0  # between attempts while MLflow does not answer, doubling
+# Errors of a store that is down or busy, as opposed to one that refuses a request (a run deleted in the UI).
+UNAVAILABLE = ("database is locked", "timed out", "timeout", "connection", "max retries", " 502", " 503", " 504")
 ENDED = {"COMPLETE": "FINISHED", "STOPPED": "FINISHED", "FAILED": "FAILED", "PRUNED": "KILLED"}  # row -> run status
-# MLflow's client retries a refused request for about four minutes by default; the table keeps everything, so
-# the driver tries once more and moves on (a user's own setting wins).
-FAIL_FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
+# MLflow's client retries a refused request for about four minutes by default, inside a Tune callback that holds
+# up the whole sweep; the table keeps everything, so the driver tries once more and moves on (a user's own
+# setting wins).
+FAIL_FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
 
 class MlflowSync:
@@ -33,30 +37,52 @@ class MlflowSync:
         for name, value in FAIL_FAST.items():
             os.environ.setdefault(name, value)
         self.down_since: float | None = None
-        self._next_try = 0.0
+        self.sent = 0  # rows sent in full
+        self._next_try, self._wait = 0.0, RETRY_S
 
     def send(self, table: Any, trial_ids: list[str] | None = None, *, now: bool = False) -> bool:
-        """Send what MLflow lacks of these rows (all by default). False when MLflow did not answer: the rest
-        waits for a later call, which before `RETRY_S` has passed (unless `now`) does not try again."""
-        if self.down_since is not None and not now and time.monotonic() < self._next_try:
-            return False
+        """Send what MLflow lacks of these rows (all by default; every row once MLflow answers again after an
+        outage). False when MLflow does not answer: what is left waits for a later call, which tries again only
+        after a back-off (5 s, doubling to 60 s) unless `now`."""
+        if self.down_since is not None:
+            if not now and time.monotonic() < self._next_try:
+                return False
+            if not self._answers():
+                self._back_off()
+                return False
+            print(f"sweep: MLflow answers again after {time.monotonic() - self.down_since:.0f} s; what it missed "
+                  "is sent", flush=True)  # fmt: skip
+            self.down_since, self._wait, trial_ids = None, RETRY_S, None
         for trial_id in list(table.rows) if trial_ids is None else trial_ids:
             if not lacking(table.rows[trial_id]):
                 continue
             try:
                 self._send_row(table, trial_id)
+                self.sent += 1
             except Exception as err:  # MLflow raises its own, requests' and SQLAlchemy's errors
-                self._next_try = time.monotonic() + RETRY_S
-                if self.down_since is None:
-                    self.down_since = time.monotonic()
-                    print(f"sweep: MLflow at {self.tracker.uri} did not answer ({_first_line(err)}); the results "
-                          "table keeps every metric and they are sent when it answers", flush=True)  # fmt: skip
+                if not any(word in str(err).lower() for word in UNAVAILABLE) and self._answers():
+                    # MLflow works but refuses this run: the row stays in the table, the others go on.
+                    table.update(trial_id, mlflow_error=_first_line(err))
+                    print(f"sweep: MLflow refused the run of trial {trial_id} ({_first_line(err)}); its metrics stay "
+                          "in results.json", flush=True)  # fmt: skip
+                    continue
+                self.down_since = time.monotonic()
+                self._back_off()
+                print(f"sweep: MLflow at {redact(self.tracker.uri)} did not answer ({_first_line(err)}); the "
+                      "results table keeps every metric and they are sent when it answers", flush=True)  # fmt: skip
                 return False
-        if self.down_since is not None:
-            print(f"sweep: MLflow answers again after {time.monotonic() - self.down_since:.0f} s; what it missed "
-                  "is sent", flush=True)  # fmt: skip
-            self.down_since = None
         return True
+
+    def _answers(self) -> bool:
+        try:
+            self.tracker.client.get_experiment(self.tracker.experiment_id)
+            return True
+        except Exception:  # whatever the store or the network raises: it does not answer
+            return False
+
+    def _back_off(self) -> None:
+        self._next_try = time.monotonic() + self._wait
+        self._wait = min(MAX_RETRY_S, 2 * self._wait)
 
     def waiting(self, table: Any) -> int:
         """Rows MLflow does not hold in full."""
@@ -71,10 +97,13 @@ class MlflowSync:
             run_id = self.tracker.child(trial_id, f"{trial_id} {described['summary']}", described["config"], tags)
             table.update(trial_id, mlflow_run_id=run_id)
         run_id = row["mlflow_run_id"]
+        stamps = row.setdefault("epoch_ms", [])
         for index in range(row.get("mlflow_epochs", 0), len(row["history"])):
             metrics = row["history"][index]
+            if index >= len(stamps):  # the driver died between recording the epoch and its time
+                stamps.append(int(time.time() * 1000))
             numeric = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-            self.tracker.log_metrics(run_id, numeric, step=metrics["epoch"], timestamp_ms=row["epoch_ms"][index])
+            self.tracker.log_metrics(run_id, numeric, step=metrics["epoch"], timestamp_ms=stamps[index])
             table.update(trial_id, mlflow_epochs=index + 1)
         if row["status"] in ENDED and not row.get("mlflow_ended"):
             reason = row.get("reason")
@@ -94,8 +123,8 @@ class MlflowSync:
 
 def lacking(row: dict[str, Any]) -> bool:
     """Whether MLflow misses part of this row. Rows of sweeps started before the table kept count were sent as
-    they came (`mlflow_epochs` absent): they count as sent."""
-    if "mlflow_epochs" not in row:
+    they came (`mlflow_epochs` absent): they count as sent; so do rows MLflow refused (`mlflow_error`)."""
+    if "mlflow_epochs" not in row or row.get("mlflow_error"):
         return False
     return (
         not row.get("mlflow_run_id")
@@ -119,10 +148,16 @@ def _first_line(err: BaseException) -> str:
 def send_kept(tracker: Tracker, describe: Callable[[str, dict[str, Any]], dict[str, Any]], table: Any,
               attempts: int = 6) -> int:  # fmt: skip
     """At the end of a sweep: send what MLflow missed, waiting up to `attempts` x RETRY_S for it to answer.
-    Returns the rows still waiting (kept in the table for the next `--resume`)."""
+    Returns the rows still waiting (kept in the table for the next `--resume`). Rows MLflow refused are tried
+    once more."""
+    for trial_id, row in table.rows.items():
+        if row.pop("mlflow_error", None):
+            table.update(trial_id)
     sync = MlflowSync(tracker, describe)
     for attempt in range(attempts):
         if sync.send(table, now=True):
+            if sync.sent:
+                print(f"sweep: sent MLflow what it lacked of {sync.sent} trial(s)", flush=True)
             return 0
         if attempt + 1 < attempts:
             time.sleep(RETRY_S)

@@ -73,6 +73,7 @@ class SweepRecorder(tune.Callback):
     def setup(self, **info: Any) -> None:
         self._table = None  # re-read: a resumed sweep continues the table on disk
         self._reconciled = False
+        self._sync = MlflowSync(self.tracker, self.job.describe)  # before any MLflow call: its client fails fast
         _ACTIVE[:] = [self]
         print(f"sweep: up to {self.trials} trials, {self.concurrency} at a time", flush=True)
 
@@ -108,7 +109,7 @@ class SweepRecorder(tune.Callback):
         self.table.update(
             trial.trial_id, status="RUNNING", params=params, config=described["config"],
             config_path=described["config_path"], command=described["command"],
-            started=row.get("started", time.time()), mlflow_epochs=sent,
+            started=row.get("started", time.time()), mlflow_epochs=sent, mlflow_ended=False,
             epoch_ms=row.get("epoch_ms", [0] * len(row["history"])), **_predictions(described),
         )  # fmt: skip
         self.sync.send(self.table, [trial.trial_id])

@@ -1,18 +1,21 @@
 """Secrets kept out of what leaves the machine: MLflow params, tags and artifacts, export bundles and reports.
 
 A secret is the value of an environment variable whose name looks like a credential (token, key, secret,
-password, auth) or the password in a URL (`scheme://user:password@host`, e.g. a tracking URI). Stdlib only:
-export and report use it without MLflow or Ray.
+password, auth) or the credentials in a URL (`scheme://user:password@host`, `https://token@host`, e.g. a
+tracking URI). Stdlib only: export and report use it without MLflow or Ray.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
 
 SECRET_NAME = re.compile(r"TOKEN|SECRET|PASS|KEY|CREDENTIAL|AUTH", re.IGNORECASE)
-URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*):[^@/\s]+@", re.IGNORECASE)
+# user:password@ up to the last @ before the path (a password may hold an @); a bare token@ in an http(s) URL.
+URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*):[^/\s]*@", re.IGNORECASE)
+URL_TOKEN = re.compile(r"(?P<head>https?://)[^:/@\s]+@", re.IGNORECASE)
 MASK = "***"
 MIN_LENGTH = 6  # shorter values ("1", "token", "true") are settings, and masking them would garble text
 
@@ -27,6 +30,7 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     """`text` with URL passwords and credential-like variables' values replaced by ***."""
     text = URL_PASSWORD.sub(rf"\g<head>:{MASK}@", text)
+    text = URL_TOKEN.sub(rf"\g<head>{MASK}@", text)
     for value in secret_values(environ):
-        text = text.replace(value, MASK)
+        text = text.replace(value, MASK).replace(json.dumps(value)[1:-1], MASK)  # also as escaped in JSON
     return text

@@ -40,10 +40,10 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
     try:
         with urllib.request.urlopen(health, timeout=timeout_s) as response:
             if response.status != 200:
-                raise TrackingError(f"MLflow tracking server {uri} answered {response.status} to /health")
+                raise TrackingError(f"MLflow tracking server {redact(uri)} answered {response.status} to /health")
     except (urllib.error.URLError, OSError) as err:
         raise TrackingError(
-            f"MLflow tracking server {uri} is unreachable ({err}); start it or fix --tracking-uri"
+            f"MLflow tracking server {redact(uri)} is unreachable ({err}); start it or fix --tracking-uri"
         ) from err
 
 
@@ -65,11 +65,17 @@ class Tracker:
 
     @property
     def client(self) -> MlflowClient:
-        if self._client is None:
-            self._client = MlflowClient(tracking_uri=self.uri)
-            found = self._client.get_experiment_by_name(self.experiment)
-            self._experiment_id = found.experiment_id if found else self._client.create_experiment(self.experiment)
+        if self._client is None:  # kept only once the experiment is known: a store that is down is asked again
+            client = MlflowClient(tracking_uri=self.uri)
+            found = client.get_experiment_by_name(self.experiment)
+            self._experiment_id = found.experiment_id if found else client.create_experiment(self.experiment)
+            self._client = client
         return self._client
+
+    @property
+    def experiment_id(self) -> str:
+        _ = self.client  # looks the experiment up
+        return self._experiment_id
 
     def _find(self, role: str, trial_id: str | None = None) -> str | None:
         query = f"tags.`{SWEEP_TAG}` = '{self.sweep_id}' and tags.`{ROLE_TAG}` = '{role}'"
@@ -87,9 +93,9 @@ class Tracker:
                 tags=_redacted({**self.tags, **tags, SWEEP_TAG: self.sweep_id, ROLE_TAG: "sweep"}),
             )
             run_id = run.info.run_id
-            self._log_params(run_id, params)
         else:
             self.client.update_run(run_id, status="RUNNING")
+        self._log_params(run_id, params)  # again when found: a driver may have died between creating and this
         return run_id
 
     def child(self, trial_id: str, name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
@@ -107,9 +113,9 @@ class Tracker:
                 }),
             )  # fmt: skip
             run_id = run.info.run_id
-            self._log_params(run_id, params)
         else:
             self.client.update_run(run_id, status="RUNNING")
+        self._log_params(run_id, params)  # again when found: a driver may have died between creating and this
         self._children[trial_id] = run_id
         return run_id
 
@@ -147,7 +153,7 @@ def _redacted(values: Mapping[str, Any]) -> dict[str, str]:
 def ui_command(uri: str) -> str:
     """The command that opens the MLflow UI on these runs."""
     if uri.startswith(("http://", "https://")):
-        return f"open {uri} in a browser"
+        return f"open {redact(uri)} in a browser"
     return f"mlflow ui --backend-store-uri {uri}"
 
 
@@ -164,4 +170,4 @@ def log_paths(uri: str, run_id: str, paths: list[Path], artifact_path: str) -> N
         for path in paths:
             client.log_artifact(run_id, str(path), artifact_path)
     except Exception as err:  # MLflow raises its own and the storage's errors
-        raise TrackingError(f"MLflow at {uri} refused the artifacts of run {run_id}: {err}") from err
+        raise TrackingError(f"MLflow at {redact(uri)} refused the artifacts of run {run_id}: {err}") from err

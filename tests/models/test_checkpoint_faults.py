@@ -15,9 +15,9 @@ import pytest
 import ray.train
 
 from data import default_data_dir
-from models.checkpoint import CheckpointError, load_checkpoint, previous
+from models.checkpoint import CheckpointError, load_checkpoint, previous, save_checkpoint
 from study.train import main as train_main
-from tuning.ray_train import CHECKPOINT, restore_readable
+from tuning.ray_train import CHECKPOINT, checkpoint_dir_name, restore_readable
 
 QUICKSTART = Path(__file__).parents[2] / "study" / "configs" / "quickstart.yaml"
 
@@ -140,3 +140,43 @@ def test_a_restored_ray_checkpoint_that_cannot_be_read_falls_back_to_the_older_d
                                          "is not a readable checkpoint")  # fmt: skip
     assert str(refused.value).endswith(f"{storage / f'{kind}1' / CHECKPOINT}: No such file or directory; delete "
                                        f"{storage} to train from the start")  # fmt: skip
+
+
+def test_a_worker_group_that_fell_back_reports_its_epochs_under_new_directory_names():
+    # Ray Train's checkpoint manager deletes an evicted checkpoint by its directory: a fallback from epoch_0003 to
+    # epoch_0002 must not report epoch 3 again into epoch_0003, or evicting the damaged one deletes the new one.
+    def restored(name: str) -> ray.train.Checkpoint:
+        return ray.train.Checkpoint(f"/storage/trial-1/{name}")
+
+    assert checkpoint_dir_name(1, None, 0) == "epoch_0001"  # the first worker group
+    assert checkpoint_dir_name(4, restored("epoch_0003"), 3) == "epoch_0004"  # resumed from the latest
+    assert checkpoint_dir_name(3, restored("epoch_0003"), 2) == "epoch_0003-r1"  # fell back: epoch 3 again
+    assert checkpoint_dir_name(5, restored("epoch_0004-r1"), 4) == "epoch_0005-r1"  # resumed from the latest
+    assert checkpoint_dir_name(4, restored("epoch_0004-r1"), 3) == "epoch_0004-r2"  # fell back again
+    assert checkpoint_dir_name(10, restored("epoch_0010-r9"), 9) == "epoch_0010-r10"
+
+
+def test_the_older_ray_train_checkpoint_is_the_newest_one_before_by_number(two_epochs, tmp_path, capsys):
+    storage = tmp_path / "trial-1"
+    for name, epoch in [("epoch_0009", 9), ("epoch_0011", 11), ("epoch_0010-r9", 10), ("epoch_0009-r10", 9),
+                        ("epoch_0010-r10", 10), ("checkpoint_000012", 12)]:  # fmt: skip
+        state = load_checkpoint(two_epochs[1] / "checkpoint.pt")
+        save_checkpoint(storage / name / CHECKPOINT, {**state, "epoch": epoch})
+    (storage / "epoch_0012").write_text("a file, not a checkpoint directory")
+    latest = ray.train.Checkpoint(str(storage / "epoch_0010-r10"))
+    dest = tmp_path / "restored.pt"
+
+    # Newest first: the latest fallback's line (-r10 after -r9: numbers, not text), then the lines before it,
+    # never a later epoch (epoch_0011: left by a group that fell back) nor another kind of checkpoint.
+    for damaged, taken, epoch in [("epoch_0010-r10", "epoch_0009-r10", 9), ("epoch_0009-r10", "epoch_0010-r9", 10),
+                                  ("epoch_0010-r9", "epoch_0009", 9)]:  # fmt: skip
+        _damage(storage / damaged / CHECKPOINT, "truncated")
+        capsys.readouterr()
+        assert restore_readable(latest, dest) == epoch and load_checkpoint(dest)["epoch"] == epoch
+        assert f"resuming from the older checkpoint {storage / taken} (epoch {epoch})" in capsys.readouterr().err
+    _damage(storage / "epoch_0009" / CHECKPOINT, "missing")
+    with pytest.raises(CheckpointError) as refused:
+        restore_readable(latest, dest)
+    tried = [str(storage / name / CHECKPOINT) for name in ("epoch_0010-r10", "epoch_0009-r10", "epoch_0010-r9")]
+    assert all(path in str(refused.value) for path in [*tried, str(storage / "epoch_0009" / CHECKPOINT)])
+    assert "epoch_0011" not in str(refused.value) and "checkpoint_000012" not in str(refused.value)

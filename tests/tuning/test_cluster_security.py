@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,8 @@ AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_ENAB
 REFUSED = "Authentication token is missing or incorrect"
 CLIENT = "import ray; ray.init(address={address!r}); print('joined', ray.cluster_resources().get('CPU'))"
 PROJECT_CLIENT = "from tuning.cluster import init_ray; init_ray({address!r}); print('joined')"
+CLIENT_S = 120  # each client driver, joined or refused
+STARTUP_S = 180  # a local driver, until it has started its cluster
 
 
 def _env(**changes: str | None) -> dict[str, str]:
@@ -58,8 +61,24 @@ def _clients(address: str, home: Path, token: str | None, code: str = CLIENT,
     return {name: subprocess.Popen(command, env=envs[name], cwd=ROOT, text=True, **pipes) for name in names}
 
 
+def _finish(clients: dict[str, subprocess.Popen], timeout_s: float = CLIENT_S) -> dict[str, tuple[int, str, str]]:
+    """Each client's exit status, stdout and stderr, its pipes read while it runs (a client that fills one would
+    otherwise wait forever); one that runs past `timeout_s` fails the test, and every client left is killed."""
+    done: dict[str, tuple[int, str, str]] = {}
+    for name, client in clients.items():
+        try:
+            out, err = client.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            for left in [n for n in clients if n not in done]:
+                clients[left].kill()
+                clients[left].communicate()
+            pytest.fail(f"the {name!r} client ran past {timeout_s} s")
+        done[name] = (client.returncode, out, err)
+    return done
+
+
 def _assert_only_the_token_gets_in(clients: dict[str, subprocess.Popen], cpus: float) -> None:
-    done = {name: (client.wait(timeout=120), *client.communicate()) for name, client in clients.items()}
+    done = _finish(clients)
     code, out, err = done["right"]
     assert code == 0 and f"joined {cpus}" in out, err[-2000:]
     for name in ("wrong", "none"):
@@ -136,11 +155,12 @@ def test_the_test_cluster_requires_its_token_and_listens_only_on_loopback(ray_cl
     assert len(expected) == 5 and expected <= _ports(sockets), (expected, sockets)
     assert [s for s in sockets if not is_loopback(s[0])] == [], sockets
     _assert_only_the_token_gets_in(clients, 4.0)
-    errors = {name: client.communicate(timeout=120)[1] for name, client in wrong.items()}
-    for name, err in errors.items():
-        assert wrong[name].returncode != 0 and "ClusterError: the Ray cluster at" in err, (name, err[-2000:])
-    assert "InvalidAuthToken" in errors["wrong"], errors["wrong"][-2000:]
-    assert "no authentication token was found" in errors["none"], errors["none"][-2000:]
+    errors = {name: (code, err) for name, (code, _, err) in _finish(wrong).items()}
+    for name, (code, err) in errors.items():
+        assert code != 0 and "ClusterError: the Ray cluster at" in err, (name, err[-2000:])
+    assert "InvalidAuthToken" in errors["wrong"][1], errors["wrong"][1][-2000:]
+    assert "no authentication token was found" in errors["none"][1], errors["none"][1][-2000:]
+    assert not (tmp_path / "home" / ".ray" / "auth_token").exists()  # joining never makes a token of its own
 
 
 PROJECT_DRIVER = """
@@ -148,16 +168,32 @@ import json, os, sys
 import ray
 from tuning.cluster import init_ray, listening_sockets, node_process_ids
 from ray._raylet import AuthenticationMode, get_authentication_mode
+TOKEN_FILE = os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
+def token_file():
+    try:
+        return {"mode": os.stat(TOKEN_FILE).st_mode & 0o777, "token": open(TOKEN_FILE).read(),
+                "dir_mode": os.stat(os.path.dirname(TOKEN_FILE)).st_mode & 0o777}
+    except FileNotFoundError:
+        return None
+at_init = {}
+ray_init = ray.init
+def init(*args, **kwargs):  # the token file as Ray finds it when it starts
+    at_init["token_file"] = token_file()
+    return ray_init(*args, **kwargs)
+ray.init = init
 if sys.argv[1] == "project":
     init_ray(None, num_cpus=1, include_dashboard=False)
 else:  # what a bare ray.init() does when no other Ray runs here (with one running, it would join that one)
     ray.init(address="local", num_cpus=1, include_dashboard=False)
 node = ray._private.worker._global_node
+umask = os.umask(0o022)
+os.umask(umask)
 ports = [p for n in ray.nodes() for p in (n["NodeManagerPort"], n["ObjectManagerPort"])]
 print(json.dumps({
     "gcs": node.gcs_address, "node_ip": node.node_ip_address, "ports": ports,
     "token": get_authentication_mode() == AuthenticationMode.TOKEN,
     "sockets": listening_sockets([*node_process_ids(node), os.getpid()]),
+    "token_file_at_init": at_init["token_file"], "token_file": token_file(), "umask": umask,
 }), flush=True)
 sys.stdin.readline()
 ray.shutdown()
@@ -165,22 +201,46 @@ ray.shutdown()
 
 
 def _local_driver(how: str, home: Path) -> tuple[subprocess.Popen, dict]:
-    """`python -c PROJECT_DRIVER how` from a fresh shell (no Ray settings, an empty home); what it started."""
+    """`python -c PROJECT_DRIVER how` from a fresh shell (no Ray settings, an empty home); what it started.
+
+    Its stderr (Ray's logs, its workers' output) goes to a file, not to a pipe nobody reads until the end; a driver
+    that has not started its cluster within STARTUP_S is killed (its Ray processes share its fate) and fails the test.
+    """
     home.mkdir()
     env = _env(HOME=str(home), RAY_ADDRESS=None, **dict.fromkeys(AUTH_VARS))
-    driver = subprocess.Popen([sys.executable, "-c", PROJECT_DRIVER, how], cwd=ROOT, env=env, text=True,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
-    line = driver.stdout.readline()
+    log = home.parent / f"{how}-driver.stderr"
+    with open(log, "w") as stderr:
+        driver = subprocess.Popen([sys.executable, "-c", PROJECT_DRIVER, how], cwd=ROOT, env=env, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr)  # fmt: skip
+    deadline = threading.Timer(STARTUP_S, driver.kill)  # readline has no timeout of its own
+    deadline.start()
+    try:
+        line = driver.stdout.readline()
+    finally:
+        deadline.cancel()
     if not line:
         driver.kill()
-        pytest.fail(f"the driver started no cluster: {driver.communicate()[1][-3000:]}")
+        driver.wait()
+        pytest.fail(f"the driver started no cluster within {STARTUP_S} s (exit {driver.returncode}): "
+                    f"{log.read_text()[-3000:]}")  # fmt: skip
     return driver, json.loads(line)
 
 
 def _stop(driver: subprocess.Popen) -> None:
-    driver.stdin.write("\n")
-    driver.stdin.flush()
-    driver.wait(timeout=60)
+    try:
+        driver.stdin.write("\n")
+        driver.stdin.flush()
+    except OSError:  # it is gone already
+        pass
+    try:
+        driver.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        driver.kill()
+        driver.wait()
+        raise
+    finally:
+        driver.stdout.close()
+        driver.stdin.close()
 
 
 @pytest.mark.slow
@@ -188,10 +248,15 @@ def test_the_local_cluster_the_project_starts_requires_the_token_and_listens_onl
     driver, started = _local_driver("project", tmp_path / "home")
     try:
         assert started["gcs"] != ray_cluster.address  # its own cluster, not the one already running on this machine
-        token_file = tmp_path / "home" / ".ray" / "auth_token"  # Ray made one for this user ...
-        token = token_file.read_text().strip()
-        assert token_file.stat().st_mode & 0o777 == 0o600  # ... which only they can read
-        assert len(token) == 64 and started["token"] and started["node_ip"] == "127.0.0.1"
+        token_file = tmp_path / "home" / ".ray" / "auth_token"
+        token = token_file.read_text()
+        # The project wrote the token before Ray started, readable by this user only from the moment it existed
+        # (in a ~/.ray it made 0700) and in Ray's format; Ray used it as it was, and it is the token the cluster
+        # accepts below.
+        assert started["token_file_at_init"] == {"mode": 0o600, "token": token, "dir_mode": 0o700}, started
+        assert started["token_file"] == started["token_file_at_init"] and token_file.stat().st_mode & 0o777 == 0o600
+        assert len(token) == 64 and set(token) <= set("0123456789abcdef")  # 256 random bits, as Ray writes them
+        assert started["token"] and started["node_ip"] == "127.0.0.1"
         clients = _clients(started["gcs"], tmp_path / "clients", token)
         expected = {int(started["gcs"].rsplit(":", 1)[1]), *started["ports"]}
         assert len(expected) == 3 and expected <= _ports(started["sockets"]), started
@@ -205,7 +270,11 @@ def test_the_local_cluster_the_project_starts_requires_the_token_and_listens_onl
 def test_a_plain_ray_init_listens_beyond_loopback_which_is_why_the_project_never_calls_it(tmp_path):
     driver, started = _local_driver("plain", tmp_path / "home")
     try:
-        assert started["token"]  # Ray 2.60 turns token authentication on for a new local cluster by itself ...
+        assert started["token"]  # Ray 2.60 turns token authentication on for a new local cluster by itself,
+        # writing a token file with the umask's mode, usually readable by every local user (why the project
+        # writes it first) ...
+        assert started["token_file_at_init"] is None and len(started["token_file"]["token"]) == 64, started
+        assert started["token_file"]["mode"] == 0o666 & ~started["umask"], started
         exposed = [s for s in started["sockets"] if not is_loopback(s[0])]
         gcs_port = int(started["gcs"].rsplit(":", 1)[1])
         assert gcs_port in _ports(exposed), started  # ... but its GCS listens on every interface

@@ -172,11 +172,26 @@ def test_a_killed_worker_of_a_multi_worker_trial_resumes_from_its_last_checkpoin
     assert [m.step for m in client.get_metric_history(child.info.run_id, "val/accuracy")] == [1, 2, 3, 4]
 
 
+def _settled(sweep_dir: Path, quiet: float = 2.0, timeout: float = 60) -> dict:
+    """The results row of the sweep's one trial once its checkpoint has not changed for `quiet` seconds: a frozen
+    trial reports nothing more, but a report it made before can still be on its way to being registered."""
+    deadline = time.monotonic() + timeout
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        rows = _results(sweep_dir)  # [] while the table is being written: read again
+        if rows and rows[0].get("checkpoint") != last:
+            last, since = rows[0].get("checkpoint"), time.monotonic()
+        elif rows and time.monotonic() - since >= quiet:
+            return rows[0]
+        time.sleep(0.1)
+    raise AssertionError(f"the trial's checkpoint was still changing after {timeout} s")
+
+
 def test_a_restored_trial_whose_latest_checkpoint_is_damaged_resumes_from_the_one_before(ray_cluster, tmp_path):
     spec = _spec(
         tmp_path, "damaged", trials=1, points=[{"train.lr": 0.003}],
         space={"nuisance": {"train.lr": {"float": [1.0e-3, 1.0e-2], "log": True}},
-               "fixed": {**FIXED, "data.limit_train": 2048}},
+               "fixed": {**FIXED, "train.epochs": 5, "data.limit_train": 2048}},
     )  # fmt: skip
     sweep_dir = tmp_path / "sweeps" / "damaged"
     driver = _start(tmp_path, ray_cluster, "--study", str(spec), "--name", "damaged", "--verbose")  # trial output
@@ -186,22 +201,26 @@ def test_a_restored_trial_whose_latest_checkpoint_is_damaged_resumes_from_the_on
             rows = _results(sweep_dir)
             trials = _descendants(b"ImplicitFunc")
             if rows and rows[0]["status"] == "RUNNING" and rows[0].get("checkpoint", "").endswith("_000001") and trials:
-                os.kill(trials[0], signal.SIGSTOP)  # frozen: no checkpoint is written or registered from here on
-                time.sleep(0.5)
-                latest = Path(_results(sweep_dir)[0]["checkpoint"])  # the one Tune restores the trial from
-                damaged = (latest, load_checkpoint(latest / "checkpoint.pt")["epoch"])
-                path = latest / "checkpoint.pt"
-                path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-                os.kill(trials[0], signal.SIGKILL)
+                os.kill(trials[0], signal.SIGSTOP)  # frozen: it writes and reports no checkpoint from here on
+                try:
+                    row = _settled(sweep_dir)  # what it reported before is registered by now
+                    latest = Path(row["checkpoint"])  # the one Tune restores the trial from
+                    damaged = (latest, load_checkpoint(latest / "checkpoint.pt")["epoch"], row["status"])
+                    path = latest / "checkpoint.pt"
+                    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+                finally:
+                    os.kill(trials[0], signal.SIGKILL)
+                assert damaged[2] == "RUNNING" and damaged[1] < 5, f"stopped too late: {damaged}"  # epochs to go
             assert driver.poll() is None, "the sweep ended before its trial could be killed"
             time.sleep(0.1)
         assert damaged, "the trial was not found running"
+        assert damaged[0].name == f"checkpoint_{damaged[1] - 1:06d}", damaged  # one Tune checkpoint an epoch
         assert driver.wait(timeout=300) == 0, (tmp_path / "driver.log").read_text()[-3000:]
     finally:
         driver.kill()
 
     (row,) = _results(sweep_dir)
-    assert row["status"] == "COMPLETE" and [h["epoch"] for h in row["history"]] == [1, 2, 3]
+    assert row["status"] == "COMPLETE" and [h["epoch"] for h in row["history"]] == [1, 2, 3, 4, 5]
     assert row["metrics"]["resumed_from_epoch"] == damaged[1] - 1  # the checkpoint before the damaged one
     printed = (tmp_path / "driver.log").read_text()
     assert f"warning: {damaged[0] / 'checkpoint.pt'} is not a readable checkpoint, truncated or damaged" in printed

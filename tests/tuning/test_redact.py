@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
@@ -17,6 +18,11 @@ def test_url_passwords_and_credential_like_variables_are_masked_and_nothing_else
     text = "http://alice:pw@127.0.0.1:5000 tok-5f3a9e hunter2-long k-123456789 /home/someone token sqlite:///x.db"
     assert redact(text, ENV) == f"http://alice:{MASK}@127.0.0.1:5000 {MASK} {MASK} {MASK} /home/someone token sqlite:///x.db"
     assert redact("k-123456789-and-more", {"A_KEY": "k-123456789", "B_TOKEN": "k-123456789-and-more"}) == MASK
+    # a password holding an @, a bare token as the user, a secret escaped inside JSON
+    assert redact("http://alice:p@ss@h:5000/x https://ghp_abc@github.com/x", {}) == (
+        f"http://alice:{MASK}@h:5000/x https://{MASK}@github.com/x"
+    )
+    assert redact(json.dumps({"a": 'ab"cd\\ef'}), {"X_TOKEN": 'ab"cd\\ef'}) == json.dumps({"a": MASK})
 
 
 def test_the_tracker_masks_run_names_params_tags_and_files(tmp_path: Path, monkeypatch):
