@@ -35,11 +35,12 @@ without authentication while the run lasts (measured; torch has no option to bin
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import secrets
 import socket
 import sys
+
+from tuning.sockets import beyond_loopback, descendants, is_loopback
 
 TIMEOUT_S = 10.0
 LOOPBACK = "127.0.0.1"
@@ -96,18 +97,6 @@ def single_machine(on: bool = True) -> None:
         ray_constants.ENABLE_RAY_CLUSTER = not ray_constants.IS_WINDOWS_OR_OSX
 
 
-def is_loopback(host: str) -> bool:
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    mapped = getattr(ip, "ipv4_mapped", None)
-    return ip.is_loopback or bool(mapped and mapped.is_loopback)
-
-
 def _split(address: str) -> tuple[str, str]:
     host_port = address.split("://", 1)[-1]
     host, _, port = host_port.rpartition(":")
@@ -132,74 +121,10 @@ def check_address(address: str | None, timeout_s: float = TIMEOUT_S) -> None:
         ) from err
 
 
-# -- listening sockets, read from /proc (Linux) -------------------------------------------------------------------
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            tree.setdefault(parent, []).append(int(entry))
-    return tree
-
-
-def descendants(pids: list[int]) -> list[int]:
-    """The processes and all their descendants (the workers a raylet started, for instance)."""
-    tree, seen, todo = _children(), [], list(pids)
-    while todo:
-        pid = todo.pop()
-        if pid not in seen:
-            seen.append(pid)
-            todo += tree.get(pid, [])
-    return seen
-
-
-def listening_sockets(pids: list[int]) -> list[tuple[str, int, int]]:
-    """(address, port, pid) of every listening TCP socket (IPv4 and IPv6) the processes hold."""
-    owner: dict[int, int] = {}
-    for pid in pids:
-        try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                link = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if link.startswith("socket:["):
-                owner[int(link[8:-1])] = pid
-    found = []
-    for table, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
-        try:
-            with open(f"/proc/net/{table}") as rows:
-                lines = rows.read().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[3] != "0A" or int(fields[9]) not in owner:  # 0A: LISTEN
-                continue
-            ip_hex, port_hex = fields[1].split(":")
-            raw = bytes.fromhex(ip_hex)  # 32-bit words in host (little-endian) order
-            raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-            found.append((socket.inet_ntop(family, raw), int(port_hex, 16), owner[int(fields[9])]))
-    return sorted(found)
-
-
 def node_process_ids(node) -> list[int]:
     """The processes a Ray node started (GCS, raylet, agents, monitors) and their children (workers)."""
     pids = [info.process.pid for infos in node.all_processes.values() for info in infos if info.process]
     return descendants(pids)
-
-
-def beyond_loopback(pids: list[int]) -> list[tuple[str, int, int]]:
-    return [entry for entry in listening_sockets(pids) if not is_loopback(entry[0])]
 
 
 # -- ray.init ------------------------------------------------------------------------------------------------------

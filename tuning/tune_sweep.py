@@ -40,11 +40,11 @@ from ray.tune.search.optuna import OptunaSearch
 from tuning.cluster import ClusterError, init_ray
 from tuning.importance import storage_url
 from tuning.recorder import POINT, SweepRecorder, active_recorder, finite, trial_params
+from tuning.restore import CHECKPOINT, restore_readable
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, repair
 from tuning.warm_start import searched_trials
 
-CHECKPOINT = "checkpoint.pt"
 MAX_REFUSED = 50  # suggestions refused in a row before the search ends: the space hardly fits the budget
 SEARCH_ENDED = "search-ended.txt"  # in the sweep directory: the search gave up before its trials were all run
 DIVERGED = "diverged.txt"
@@ -217,8 +217,6 @@ def _train_here(job: Any, cfg: Any, out: Path, objectives: tuple[str, ...]) -> N
     out.mkdir(parents=True, exist_ok=True)
     restored, resume_from, resumed = tune.get_checkpoint(), None, 0
     if restored is not None:
-        from tuning.ray_train import restore_readable  # imports Ray Train: only a restored trial needs it
-
         resume_from = out / "restored.pt"
         resumed = restore_readable(restored, resume_from)
     budget = getattr(job, "memory_budget_mb", None)

@@ -17,7 +17,7 @@ import ray.train
 from data import default_data_dir
 from models.checkpoint import CheckpointError, load_checkpoint, previous, save_checkpoint
 from study.train import main as train_main
-from tuning.ray_train import CHECKPOINT, checkpoint_dir_name, restore_readable
+from tuning.restore import CHECKPOINT, checkpoint_dir_name, restore_readable
 
 QUICKSTART = Path(__file__).parents[2] / "study" / "configs" / "quickstart.yaml"
 

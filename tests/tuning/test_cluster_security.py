@@ -17,15 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tuning.cluster import (
-    ALLOW_NO_AUTH_ENV,
-    ClusterError,
-    check_token_auth,
-    init_ray,
-    is_loopback,
-    listening_sockets,
-    node_process_ids,
-)
+from tuning.cluster import ALLOW_NO_AUTH_ENV, ClusterError, check_token_auth, init_ray, node_process_ids
+from tuning.sockets import is_loopback, listening_sockets
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH", "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
@@ -166,7 +159,8 @@ def test_the_test_cluster_requires_its_token_and_listens_only_on_loopback(ray_cl
 PROJECT_DRIVER = """
 import json, os, sys
 import ray
-from tuning.cluster import init_ray, listening_sockets, node_process_ids
+from tuning.cluster import init_ray, node_process_ids
+from tuning.sockets import listening_sockets
 from ray._raylet import AuthenticationMode, get_authentication_mode
 TOKEN_FILE = os.path.join(os.path.expanduser("~"), ".ray", "auth_token")
 def token_file():

@@ -20,18 +20,12 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
+from tests.tuning.test_sweep import _results, _sweep
 
 pytestmark = pytest.mark.slow
 
 FIXED = {"model.kind": "lstm", "train.epochs": 3, "data.limit_train": 512, "data.limit_eval": 256}
 IMPOSSIBLE = 4_000_000  # LSTM units: 256 TB of weights, past the 128 TiB address space, so allocation fails at once
-
-
-def _sweep(cwd: Path, cluster, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "study.sweep", "--address", cluster.address, *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
 
 
 def _spec(tmp_path: Path, name: str, **spec) -> Path:
@@ -45,13 +39,6 @@ def _start(cwd: Path, cluster, *args: str) -> subprocess.Popen:
     with (cwd / "driver.log").open("w") as log:
         return subprocess.Popen([sys.executable, "-m", "study.sweep", "--address", cluster.address, *args], cwd=cwd,
                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-
-
-def _results(sweep_dir: Path) -> list[dict]:
-    try:
-        return json.loads((sweep_dir / "results.json").read_text())
-    except (OSError, ValueError):
-        return []
 
 
 def _children(tmp_path: Path, experiment: str) -> list:

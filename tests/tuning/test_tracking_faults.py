@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 
 from study.report import main as report_main
 from tests.tuning.test_sweep import TINY, _free_port, _results, _runs, _spec, _sweep
+from tuning.sockets import beyond_loopback, descendants
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +108,7 @@ def _start_server(cwd: Path, port: int) -> subprocess.Popen:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
                 if response.status == 200:
+                    assert beyond_loopback(descendants([server.pid])) == []  # it listens on 127.0.0.1 only
                     return server
         except OSError:
             assert server.poll() is None and time.monotonic() < deadline, "the MLflow server did not start"
