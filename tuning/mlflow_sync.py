@@ -34,8 +34,7 @@ class MlflowSync:
 
     def __init__(self, tracker: Tracker, describe: Callable[[str, dict[str, Any]], dict[str, Any]]) -> None:
         self.tracker, self.describe = tracker, describe
-        for name, value in FAIL_FAST.items():
-            os.environ.setdefault(name, value)
+        fail_fast()
         self.down_since: float | None = None
         self.sent = 0  # rows sent in full
         self._next_try, self._wait = 0.0, RETRY_S
@@ -119,6 +118,12 @@ class MlflowSync:
                 self.tracker.log_files(run_id, files)
             self.tracker.end(run_id, ENDED[row["status"]])
             table.update(trial_id, mlflow_ended=True)
+
+
+def fail_fast() -> None:
+    """MLflow's client in this process gives up on a store that does not answer within seconds (`FAIL_FAST`)."""
+    for name, value in FAIL_FAST.items():
+        os.environ.setdefault(name, value)
 
 
 def lacking(row: dict[str, Any]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ray import tune
 
-from tuning.mlflow_sync import MlflowSync
+from tuning.mlflow_sync import MlflowSync, fail_fast
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, back_up
 
@@ -73,7 +73,7 @@ class SweepRecorder(tune.Callback):
     def setup(self, **info: Any) -> None:
         self._table = None  # re-read: a resumed sweep continues the table on disk
         self._reconciled = False
-        self._sync = MlflowSync(self.tracker, self.job.describe)  # before any MLflow call: its client fails fast
+        fail_fast()  # before any MLflow call
         _ACTIVE[:] = [self]
         print(f"sweep: up to {self.trials} trials, {self.concurrency} at a time", flush=True)
 
