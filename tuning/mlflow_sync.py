@@ -1,4 +1,4 @@
-"""The results table sent to MLflow, and kept until MLflow answers when it does not.
+"""The results table sent to MLflow; what MLflow misses while it does not answer is kept and sent later.
 
 The results table is the sweep's record: every epoch lands there first. Each row notes how much of it MLflow
 holds (`mlflow_epochs`, `mlflow_ended`), so a tracking server that restarts, or a SQLite store that is busy,
