@@ -16,7 +16,7 @@ from typing import Any
 from study.config import ConfigError, config_from_dict, dump_yaml
 from study.results import STATUSES, load_rows, objective_value, pareto_front, rank
 from study.robust import seed_groups
-from study.spec import SEED_OF
+from study.spec import is_rerun
 from study.sweep_dir import SweepInfo, find_sweep
 from tuning.redact import redact
 
@@ -41,7 +41,7 @@ def export(sweep: SweepInfo, out: Path, *, top_k: int = 3, metric: str | None = 
     mode = mode or dict(objectives).get(metric) or default_mode(metric)
     # Configurations re-run with several seeds are ranked by their confidence bound, before any single run.
     groups = {g.origin["trial_id"]: g for g in seed_groups(rows, metric, mode)[:top_k]}
-    singles = rank([r for r in rows if SEED_OF not in (r.get("params") or {})], metric, mode)
+    singles = rank([r for r in rows if not is_rerun(r)], metric, mode)
     best = [g.origin for g in groups.values()] + [r for r in singles if r["trial_id"] not in groups]
     out.mkdir(parents=True, exist_ok=True)
     exported = []

@@ -169,20 +169,20 @@ class MemoryModel:
 
 def measured_runs(rows: Iterable[Mapping[str, Any]], device: str) -> list[tuple[dict[str, float], dict[str, float]]]:
     """(features, {peak name: MB}) of the COMPLETE rows of results tables measured on `device`."""
+    from study.results import peak
+    from study.spec import is_rerun
+
     runs = []
     for row in rows:
         history = row.get("history") or []
         # Seed re-runs repeat a config (they would flatter the leave-one-out error); rows without a recorded device
         # predate it and may come from either.
         if (row.get("status") != "COMPLETE" or not history or history[-1].get("device") != device
-                or "seed_of" in (row.get("params") or {})):
+                or is_rerun(row)):
             continue
         values = config_features(row["config"], device, history[-1].get("workers", 1))
-        peaks = {
-            name: max(h[name] for h in history if isinstance(h.get(name), (int, float)))
-            for name in ("peak_memory_mb", "eval_peak_memory_mb")
-            if any(isinstance(h.get(name), (int, float)) for h in history)
-        }
+        peaks = {name: value for name in ("peak_memory_mb", "eval_peak_memory_mb")
+                 if (value := peak(row, name)) is not None}  # fmt: skip
         runs.append((values, peaks))
     return runs
 

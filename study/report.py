@@ -24,8 +24,9 @@ from study import plots
 from study.config import ConfigError, config_from_dict, sequence_length
 from study.export import unflatten
 from study.paper_table import COLUMNS, ROWS, TABLE2, method_of
-from study.results import STATUSES, load_rows, objective_value, pareto_front, rank
+from study.results import STATUSES, load_rows, memory_checks, objective_value, pareto_front, peak, rank
 from study.scaling import PowerLaw, fit_power_law, mean_ci
+from study.spec import WORKERS
 from study.sweep_dir import SweepInfo, find_sweep
 from tuning.redact import redact
 
@@ -62,14 +63,13 @@ class Trial:
         return objective_value(self.row, metric)
 
     def peak(self, metric: str) -> float | None:
-        values = [h[metric] for h in self.row.get("history", []) if isinstance(h.get(metric), (int, float))]
-        return max(values) if values else None
+        return peak(self.row, metric)
 
     @property
     def workers(self) -> int:
         """Data-parallel workers: reported by multi-worker runs, else searched, else one."""
         reported = self.last("workers")
-        return int(reported or (self.row.get("params") or {}).get("resources.workers", 1))
+        return int(reported or (self.row.get("params") or {}).get(WORKERS, 1))
 
     @property
     def ms_per_step(self) -> float | None:
@@ -365,12 +365,13 @@ def _time_to(t: Trial, metric: str, target: float) -> float | None:
 
 def memory_predictions(trials: list[Trial], out: Path) -> list[str]:
     """The memory model's predicted training peak against the measured one, and the trials it refused."""
-    rows = [t for t in trials if t.status == "COMPLETE" and t.row.get("predicted_peak_memory_mb")]
+    by_id = {t.row["trial_id"]: t for t in trials}
+    checks = memory_checks(t.row for t in trials)
     pruned = [t for t in trials if t.status == "PRUNED"]
-    if not rows and not pruned:
+    if not checks and not pruned:
         return []
     lines = ["## Memory: predicted and measured", ""]
-    if rows:
+    if checks:
         lines += [
             "Training peak predicted by the memory model before each trial started (± its stated error) and "
             "measured while it trained.",
@@ -378,20 +379,15 @@ def memory_predictions(trials: list[Trial], out: Path) -> list[str]:
             "| trial | method | steps | predicted (MB) | measured (MB) | within the stated error |",
             "|---|---|---|---|---|---|",
         ]
-        points = []
-        for t in rows:
-            (predicted, error), measured = t.row["predicted_peak_memory_mb"], t.peak("peak_memory_mb")
-            if measured is None:
-                continue
-            points.append((measured, predicted))
+        for row, predicted, error, measured in checks:
+            t = by_id[row["trial_id"]]
             within = "yes" if abs(predicted - measured) <= error else "no"
-            lines.append(f"| {t.row['trial_id']} | {t.method} | {t.length} | {predicted:,.0f} ± {error:,.0f} | "
+            lines.append(f"| {row['trial_id']} | {t.method} | {t.length} | {predicted:,.0f} ± {error:,.0f} | "
                          f"{measured:,.0f} | {within} |")  # fmt: skip
-        if points:
-            plots.against_identity(out / "memory_model.png", points, xlabel="measured training peak (MB)",
-                                   ylabel="predicted (MB)", title="Memory model")  # fmt: skip
-            lines += ["", "![predicted against measured memory](memory_model.png)"]
-        lines.append("")
+        points = [(measured, predicted) for _, predicted, _, measured in checks]
+        plots.against_identity(out / "memory_model.png", points, xlabel="measured training peak (MB)",
+                               ylabel="predicted (MB)", title="Memory model")  # fmt: skip
+        lines += ["", "![predicted against measured memory](memory_model.png)", ""]
     if pruned:
         lines += [f"Pruned before they started ({len(pruned)}): " + "; ".join(
             f"{t.row['trial_id']} {t.method} at {t.length} steps" for t in pruned) + ".", ""]  # fmt: skip

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +70,7 @@ def allowed_deviation(
     if seed_spread(original, metric):
         return 2 * original.entry["std"], f"2 x the std of the original's {original.entry['seeds']} seeds"
     if len(reproduced) >= 2:
-        mean = sum(reproduced) / len(reproduced)
-        std = math.sqrt(sum((v - mean) ** 2 for v in reproduced) / (len(reproduced) - 1))
-        return 2 * std, f"2 x the std of the {len(reproduced)} seeds run here"
+        return 2 * statistics.stdev(reproduced), f"2 x the std of the {len(reproduced)} seeds run here"
     return DEFAULT_TOLERANCE, "no seed spread known (give --seeds N or --tolerance)"
 
 

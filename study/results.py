@@ -40,14 +40,17 @@ class ResultsTable:
         self.save()
         return row
 
-    def add_epoch(self, trial_id: str, metrics: Mapping[str, Any]) -> bool:
-        """Record one epoch's metrics; False (and nothing recorded) if that epoch is already in the history,
-        as when a resumed trial repeats an epoch whose report outran the last saved sweep state."""
+    def add_epoch(self, trial_id: str, metrics: Mapping[str, Any], stamp_ms: int | None = None) -> bool:
+        """Record one epoch's metrics (and, given `stamp_ms`, when they arrived: `epoch_ms`); False (and nothing
+        recorded) if that epoch is already in the history, as when a resumed trial repeats an epoch whose report
+        outran the last saved sweep state."""
         row = self.row(trial_id)
         if row["history"] and metrics["epoch"] <= row["history"][-1]["epoch"]:
             return False
         row["history"].append(dict(metrics))
         row["metrics"] = dict(metrics)
+        if stamp_ms is not None:
+            row.setdefault("epoch_ms", []).append(stamp_ms)
         self.save()
         return True
 
@@ -62,6 +65,23 @@ def load_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist: not a sweep directory, or no trial has started yet")
     return json.loads(path.read_text())
+
+
+def peak(row: Mapping[str, Any], metric: str) -> float | None:
+    """The largest value of `metric` over the trial's epochs (a memory peak), None if no epoch has it."""
+    values = [h[metric] for h in row.get("history") or [] if isinstance(h.get(metric), (int, float))]
+    return max(values) if values else None
+
+
+def memory_checks(rows: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], float, float, float]]:
+    """(row, predicted, stated error, measured) training peaks of the COMPLETE rows the memory model predicted."""
+    checks = []
+    for row in rows:
+        measured = peak(row, "peak_memory_mb")
+        if row.get("status") == "COMPLETE" and row.get("predicted_peak_memory_mb") and measured is not None:
+            predicted, error = row["predicted_peak_memory_mb"]
+            checks.append((row, predicted, error, measured))
+    return checks
 
 
 def objective_value(row: Mapping[str, Any], metric: str) -> float | None:

@@ -9,6 +9,7 @@ minimising, so a configuration that scored well once but varies across seeds los
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from scipy import stats
 
 from study.results import objective_value, rank
-from study.spec import SEED_OF
+from study.spec import SEED_OF, is_rerun
 
 CONFIDENCE = 0.95  # one-sided
 
@@ -40,7 +41,7 @@ class SeedGroup:
     def std(self) -> float | None:
         if self.seeds < 2:
             return None
-        return math.sqrt(sum((v - self.mean) ** 2 for v in self.values) / (self.seeds - 1))
+        return statistics.stdev(self.values)
 
     @property
     def bound(self) -> float | None:
@@ -82,9 +83,9 @@ def seed_points(
     finished = {
         (origin_of(r), r["config"]["train.seed"])
         for r in rows
-        if SEED_OF in (r.get("params") or {}) and r.get("status") in done
+        if is_rerun(r) and r.get("status") in done
     }
-    originals = [r for r in rows if SEED_OF not in (r.get("params") or {})]
+    originals = [r for r in rows if not is_rerun(r)]
     points = []
     for row in rank(originals, metric, mode)[:top_k]:
         first = row["config"]["train.seed"]

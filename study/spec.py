@@ -56,6 +56,11 @@ SMOKE_TRIALS = 3
 MAX_CORNERS = 4096  # combinations of range ends checked together; beyond that each range is checked alone
 
 
+def is_rerun(row: Mapping[str, Any]) -> bool:
+    """Whether a results row is a seed re-run of another trial (`SEED_OF` among its values)."""
+    return SEED_OF in (row.get("params") or {})
+
+
 class SpecError(ConfigError):
     """A study spec that cannot run; the message names the offending key."""
 

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from study.spec import SEED_OF, SpecError, Study, load_study, parse_study
+from study.spec import SpecError, Study, is_rerun, load_study, parse_study
 from study.sweep_dir import SWEEP_JSON, SweepInfo, find_sweep, sweep_path
 from study.sweep_setup import memory_setup, prepare_data, warm_start, with_stand_ins
 
@@ -216,7 +216,7 @@ def _sweep_params(study: Study) -> dict[str, Any]:
 
 def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace, memory: tuple) -> int:
     from study.export import export
-    from study.results import load_rows, pareto_front, rank
+    from study.results import pareto_front, rank
     from study.robust import seed_points
     from study.trials import TrialJob
     from tuning.mlflow_sync import send_kept
@@ -240,11 +240,11 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
     started = time.perf_counter()
     metric, mode = study.objectives[0].metric, study.objectives[0].mode
     try:
-        if _unfinished(study, sweep)[0] or not args.resume:
+        if _searches_left(study, sweep, _rows(sweep)) or not args.resume:
             run_sweep(plan, address=args.address, resume=args.resume, quiet=not args.verbose)
         seeds = data.get("seeds")
-        if seeds and not _unfinished(study, sweep)[0]:
-            rows = load_rows(sweep.path)
+        rows = _rows(sweep)
+        if seeds and not _searches_left(study, sweep, rows):
             points = seed_points(rows, metric, mode, top_k=seeds["top_k"], seeds=seeds["seeds"])
             if points:
                 print(f"sweep: the best {seeds['top_k']} configuration(s) again, to {seeds['seeds']} seeds each: "
@@ -262,14 +262,14 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
         print(f"sweep error: {err}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - started
-    if (sweep.path / "results.json").exists():
+    if rows:
         waiting = send_kept(tracker, plan.job.describe, plan.job.results_table())
         if waiting:
             print(f"sweep: MLflow at {redact(data['tracking_uri'])} still does not answer; {waiting} trial(s) it "
                   f"lacks wait in results.json, sent by `python -m study.sweep --name {data['name']} --resume`",
                   flush=True)  # fmt: skip
-    rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
-    unfinished, reruns = _unfinished(study, sweep)
+    rows = _rows(sweep)
+    unfinished, reruns = _unfinished(study, sweep, rows)
     if unfinished > 0 or reruns:  # stopped from outside (Ctrl-C): what ran is kept
         left = f"{unfinished} of {study.trials} trials" if unfinished else f"{reruns} seed re-run(s)"
         print(f"\nsweep {data['name']} stopped with {left} unfinished; continue it with")
@@ -313,40 +313,52 @@ def _run(study: Study, sweep: SweepInfo, tracker: Any, args: argparse.Namespace,
 
 def _print_memory(rows: list[dict[str, Any]]) -> None:
     """The trials pruned by the memory budget, and the model's predicted training peaks against the measured."""
+    from study.results import memory_checks
+
     for row in rows:
         if row["status"] == "PRUNED":
             print(f"pruned before it started: {row['trial_id']} ({_params_text(row)}): {row['reason']}")
-    compared = [
-        (row, row["predicted_peak_memory_mb"], max(h["peak_memory_mb"] for h in row["history"]))
-        for row in rows
-        if row["status"] == "COMPLETE" and row.get("predicted_peak_memory_mb") and row.get("history")
-        and max(h["peak_memory_mb"] for h in row["history"]) > 0  # a CPU run can show no resident-set rise
-    ]
+    # A CPU run can show no resident-set rise.
+    compared = [check for check in memory_checks(rows) if check[3] > 0]
     if compared:
-        errors = sorted(abs(predicted - measured) / measured for _, (predicted, _), measured in compared)
-        within = sum(abs(predicted - measured) <= error for _, (predicted, error), measured in compared)
+        errors = sorted(abs(predicted - measured) / measured for _, predicted, _, measured in compared)
+        within = sum(abs(predicted - measured) <= error for _, predicted, error, measured in compared)
         print(f"memory model: {within} of {len(compared)} training peaks within the stated error of their prediction; "
               f"median error {errors[len(errors) // 2]:.0%}, largest {errors[-1]:.0%} (per trial in the report)")
-        for row, (predicted, error), measured in compared:
+        for row, predicted, error, measured in compared:
             if abs(predicted - measured) > error:
                 print(f"  outside: {row['trial_id']} predicted {predicted:,.0f} ± {error:,.0f} MB, measured "
                       f"{measured:,.0f} MB")
 
 
-def _unfinished(study: Study, sweep: SweepInfo) -> tuple[int, int]:
-    """The search's trials not yet run to an end, and the requested seed re-runs not yet run to an end."""
-    from study.results import ENDED, load_rows
-    from study.robust import seed_points
+def _rows(sweep: SweepInfo) -> list[dict[str, Any]]:
+    from study.results import RESULTS, load_rows
+
+    return load_rows(sweep.path) if (sweep.path / RESULTS).exists() else []
+
+
+def _searches_left(study: Study, sweep: SweepInfo, rows: list[dict[str, Any]]) -> int:
+    """The search's trials not yet run to an end."""
+    from study.results import ENDED
     from tuning.tune_sweep import SEARCH_ENDED
 
-    rows = load_rows(sweep.path) if (sweep.path / "results.json").exists() else []
-    searched = [r for r in rows if SEED_OF not in (r.get("params") or {})]
+    if (sweep.path / SEARCH_ENDED).exists():
+        return 0
+    searched = [r for r in rows if not is_rerun(r)]
     # A study of exact points does not replace a point the memory budget refused.
     ended = ENDED + (("PRUNED",) if study.exact_points else ())
-    left = 0 if (sweep.path / SEARCH_ENDED).exists() else study.trials - sum(r["status"] in ended for r in searched)
-    seeds = sweep.data.get("seeds")
-    if left > 0 or not seeds:
-        return max(left, 0), 0
+    return max(0, study.trials - sum(r["status"] in ended for r in searched))
+
+
+def _unfinished(study: Study, sweep: SweepInfo, rows: list[dict[str, Any]] | None = None) -> tuple[int, int]:
+    """The search's trials not yet run to an end, and the requested seed re-runs not yet run to an end."""
+    from study.results import ENDED
+    from study.robust import seed_points
+
+    rows = _rows(sweep) if rows is None else rows
+    left, seeds = _searches_left(study, sweep, rows), sweep.data.get("seeds")
+    if left or not seeds:
+        return left, 0
     objective = study.objectives[0]
     reruns = seed_points(rows, objective.metric, objective.mode, top_k=seeds["top_k"], seeds=seeds["seeds"], done=ENDED)
     return 0, len(reruns)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from study.config import parse_override
-from study.spec import SpecError, Study, parse_study, swap_datasets
+from study.spec import WORKERS, SpecError, Study, parse_study, swap_datasets
 from study.sweep_dir import SweepInfo, find_sweep
 
 
@@ -86,7 +86,7 @@ def fixed_differences(study: Study, source: SweepInfo) -> list[str]:
     """Config values that neither study searches and that differ between them (the seed aside)."""
     stored = source.data
     theirs = parse_study(stored["spec"], stored["overrides"], trials=stored["trials"], smoke=stored["smoke"])
-    searched = {p.key for p in (*study.space.params, *theirs.space.params)} | {"train.seed", "resources.workers"}
+    searched = {p.key for p in (*study.space.params, *theirs.space.params)} | {"train.seed", WORKERS}
     ours, base = study.space.base, theirs.space.base
     return [f"{k}: {base.get(k)!r} there, {ours.get(k)!r} here" for k in sorted(set(ours) | set(base))
             if k not in searched and ours.get(k) != base.get(k)]  # fmt: skip

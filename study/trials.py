@@ -27,11 +27,12 @@ class TrialJob:
     memory_model: MemoryModel | None = None  # predicts each trial's peaks (recorded; gates the budget)
     memory_budget_mb: float | None = None  # trials predicted above it are refused before they start
 
-    def predicted(self, params: dict[str, Any]) -> dict[str, tuple[float, float]]:
-        """{peak name: (MB, stated error)} of the trial's config, or {} without a model."""
+    def predicted(self, params: dict[str, Any], cfg: RunConfig | None = None) -> dict[str, tuple[float, float]]:
+        """{peak name: (MB, stated error)} of the trial's config (`cfg`, if resolved already), or {} without a
+        model."""
         if self.memory_model is None:
             return {}
-        return self.memory_model.predict(flatten(self.resolve(params)), self.workers(params))
+        return self.memory_model.predict(flatten(cfg or self.resolve(params)), self.workers(params))
 
     def refuse(self, params: dict[str, Any]) -> str | None:
         """Why a suggested trial must not start (its predicted training peak is over the budget), or None."""
@@ -70,7 +71,8 @@ class TrialJob:
             "summary": summary(params),
             "command": command_line("study.train", args),
             "tags": {"auxlstm.seed_of": params[SEED_OF]} if SEED_OF in params else {},
-            **{f"predicted_{k}": [round(mb, 1), round(error, 1)] for k, (mb, error) in self.predicted(params).items()},
+            **{f"predicted_{k}": [round(mb, 1), round(error, 1)]
+               for k, (mb, error) in self.predicted(params, cfg).items()},
         }
 
 

@@ -175,8 +175,8 @@ def _new_token() -> str:
     return generate_new_authentication_token()
 
 
-def _create_token_file() -> bool:
-    """Write ~/.ray/auth_token, owner-only from the start, when a local `ray.init` would write one; whether it did.
+def _create_token_file() -> None:
+    """Write ~/.ray/auth_token, owner-only from the start, when a local `ray.init` would write one.
 
     Ray's test (`ensure_token_if_auth_enabled`) is `AuthenticationTokenLoader.has_token`: no token in RAY_AUTH_TOKEN,
     in the file RAY_AUTH_TOKEN_PATH names (it raises when that names none) or in ~/.ray/auth_token. Ray then writes
@@ -187,15 +187,15 @@ def _create_token_file() -> bool:
     loader = AuthenticationTokenLoader.instance()
     try:
         if loader.has_token(ignore_auth_mode=True):
-            return False
+            return
     except AuthenticationError:
-        return False  # RAY_AUTH_TOKEN_PATH names no token: ray.init says so
+        return  # RAY_AUTH_TOKEN_PATH names no token: ray.init says so
     path = _default_token_path()
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)  # the mode applies when it is created here
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     except FileExistsError:
-        return False  # empty, or another process just wrote it: `_owner_only_token_file` makes it owner-only
+        return  # empty, or another process just wrote it: `_owner_only_token_file` makes it owner-only
     try:
         with os.fdopen(fd, "w") as token_file:
             token_file.write(_new_token())  # no newline, as Ray writes it (its loader trims whitespace anyway)
@@ -203,7 +203,6 @@ def _create_token_file() -> bool:
         os.unlink(path)
         raise
     loader.reset_cache()  # as Ray does after writing it
-    return True
 
 
 def _owner_only_token_file() -> None:
@@ -228,8 +227,8 @@ def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False,
     """
     import ray
 
-    check_token_auth(allow_unauthenticated)
     if ray.is_initialized():
+        check_token_auth(allow_unauthenticated)
         return
     authenticated = require_token_auth(allow_unauthenticated)
     target = _target(address)

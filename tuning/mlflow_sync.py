@@ -39,10 +39,12 @@ class MlflowSync:
         self.sent = 0  # rows sent in full
         self._next_try, self._wait = 0.0, RETRY_S
 
-    def send(self, table: Any, trial_ids: list[str] | None = None, *, now: bool = False) -> bool:
+    def send(self, table: Any, trial_ids: list[str] | None = None, *, now: bool = False,
+             described: dict[str, Any] | None = None) -> bool:  # fmt: skip
         """Send what MLflow lacks of these rows (all by default; every row once MLflow answers again after an
         outage). False when MLflow does not answer: what is left waits for a later call, which tries again only
-        after a back-off (5 s, doubling to 60 s) unless `now`."""
+        after a back-off (5 s, doubling to 60 s) unless `now`. `described`: the job's description of the one
+        trial asked for, when the caller has it (else it is made again where a run must be created)."""
         if self.down_since is not None:
             if not now and time.monotonic() < self._next_try:
                 return False
@@ -56,7 +58,7 @@ class MlflowSync:
             if not lacking(table.rows[trial_id]):
                 continue
             try:
-                self._send_row(table, trial_id)
+                self._send_row(table, trial_id, described if trial_ids == [trial_id] else None)
                 self.sent += 1
             except Exception as err:  # MLflow raises its own, requests' and SQLAlchemy's errors
                 if not any(word in str(err).lower() for word in UNAVAILABLE) and self._answers():
@@ -87,10 +89,10 @@ class MlflowSync:
         """Rows MLflow does not hold in full."""
         return sum(lacking(row) for row in table.rows.values())
 
-    def _send_row(self, table: Any, trial_id: str) -> None:
+    def _send_row(self, table: Any, trial_id: str, described: dict[str, Any] | None) -> None:
         row = table.rows[trial_id]
         if not row.get("mlflow_run_id"):
-            described = self.describe(trial_id, row["params"])
+            described = described or self.describe(trial_id, row["params"])
             tags = {"auxlstm.command": described["command"], "auxlstm.config_path": described["config_path"],
                     **described.get("tags", {})}  # fmt: skip
             run_id = self.tracker.child(trial_id, f"{trial_id} {described['summary']}", described["config"], tags)
@@ -155,9 +157,8 @@ def send_kept(tracker: Tracker, describe: Callable[[str, dict[str, Any]], dict[s
     """At the end of a sweep: send what MLflow missed, waiting up to `attempts` x RETRY_S for it to answer.
     Returns the rows still waiting (kept in the table for the next `--resume`). Rows MLflow refused are tried
     once more."""
-    for trial_id, row in table.rows.items():
-        if row.pop("mlflow_error", None):
-            table.update(trial_id)
+    if [row.pop("mlflow_error") for row in table.rows.values() if "mlflow_error" in row]:
+        table.save()
     sync = MlflowSync(tracker, describe)
     for attempt in range(attempts):
         if sync.send(table, now=True):

@@ -68,8 +68,10 @@ def train_worker(config: dict[str, Any]) -> None:
     device = ray.train.torch.get_device()
     out = Path(tempfile.mkdtemp(prefix="auxlstm-worker-"))
     latest = ray.train.get_checkpoint()  # set when this worker group replaces one that failed
-    resume_from = out / "restored.pt" if latest is not None else None
-    resumed_from = restore_readable(latest, resume_from) if latest is not None else 0
+    resume_from, resumed_from = None, 0
+    if latest is not None:
+        resume_from = out / "restored.pt"
+        resumed_from = restore_readable(latest, resume_from)
     variable_length = DATASETS[worker.config.data.name].variable_length  # batches may lack a segment
 
     def wrap(module: torch.nn.Module) -> torch.nn.Module:

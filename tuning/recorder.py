@@ -112,7 +112,7 @@ class SweepRecorder(tune.Callback):
             started=row.get("started", time.time()), mlflow_epochs=sent, mlflow_ended=False,
             epoch_ms=row.get("epoch_ms", [0] * len(row["history"])), **_predictions(described),
         )  # fmt: skip
-        self.sync.send(self.table, [trial.trial_id])
+        self.sync.send(self.table, [trial.trial_id], described=described)
 
     def record_pruned(self, trial_id: str, params: dict[str, Any], reason: str) -> None:
         """A suggestion skipped before it started (predicted over the memory budget): a results row and an MLflow
@@ -125,16 +125,14 @@ class SweepRecorder(tune.Callback):
             command=described["command"], finished=time.time(), mlflow_epochs=0, epoch_ms=[],
             **_predictions(described),
         )  # fmt: skip
-        self.sync.send(self.table, [trial_id])
+        self.sync.send(self.table, [trial_id], described=described)
         print(f"trial {trial_id} pruned before it started: {reason}", flush=True)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
         metrics = {k: v for k, v in result.items() if k not in TUNE_KEYS and not k.startswith("config/")}
         if "epoch" not in metrics:
             return
-        if self.table.add_epoch(trial.trial_id, metrics):
-            row = self.table.row(trial.trial_id)
-            self.table.update(trial.trial_id, epoch_ms=[*row.get("epoch_ms", []), _now_ms()])
+        if self.table.add_epoch(trial.trial_id, metrics, stamp_ms=_now_ms()):
             self.sync.send(self.table, [trial.trial_id])
         if result.get("checkpoint_path"):  # a trial with workers: the Ray Train run's checkpoint
             self.table.update(trial.trial_id, checkpoint=result["checkpoint_path"])

@@ -27,10 +27,16 @@ def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     return sorted(found, key=len, reverse=True)
 
 
-def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
-    """`text` with URL passwords and credential-like variables' values replaced by ***."""
+def redact(text: str, environ: Mapping[str, str] | None = None, secrets: list[str] | None = None) -> str:
+    """`text` with URL passwords and credential-like variables' values replaced by ***. `secrets`: the
+    `secret_values` when the caller masks many texts at once."""
     text = URL_PASSWORD.sub(rf"\g<head>:{MASK}@", text)
     text = URL_TOKEN.sub(rf"\g<head>{MASK}@", text)
-    for value in secret_values(environ):
+    for value in secret_values(environ) if secrets is None else secrets:
         text = text.replace(value, MASK).replace(json.dumps(value)[1:-1], MASK)  # also as escaped in JSON
     return text
+
+
+def strip_credentials(url: str) -> str:
+    """`url` without its `user:password@` or `token@` (urllib cannot send them)."""
+    return re.sub(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/@\s]*@", r"\g<scheme>", url, count=1, flags=re.IGNORECASE)

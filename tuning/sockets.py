@@ -37,13 +37,14 @@ def _children() -> dict[int, list[int]]:
 
 def descendants(pids: list[int]) -> list[int]:
     """The processes and all their descendants (the workers a raylet started, for instance)."""
-    tree, seen, todo = _children(), [], list(pids)
+    tree, found, seen, todo = _children(), [], set(), list(pids)
     while todo:
         pid = todo.pop()
         if pid not in seen:
-            seen.append(pid)
+            seen.add(pid)
+            found.append(pid)
             todo += tree.get(pid, [])
-    return seen
+    return found
 
 
 def listening_sockets(pids: list[int]) -> list[tuple[str, int, int]]:

@@ -9,7 +9,6 @@ name, param, tag and file passes through `redact` on its way out: no credential 
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 import urllib.error
 import urllib.request
@@ -20,12 +19,11 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from tuning.redact import redact
+from tuning.redact import redact, secret_values, strip_credentials
 
 SWEEP_TAG, TRIAL_TAG, ROLE_TAG = "auxlstm.sweep_id", "auxlstm.trial_id", "auxlstm.role"
 PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests children by
 BATCH = 100  # MLflow's limit on params per log_batch call
-URL_CREDENTIALS = re.compile(r"(?P<scheme>https?://)[^/@]*@")
 
 
 class TrackingError(RuntimeError):
@@ -36,7 +34,7 @@ def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
     """Fail fast (within `timeout_s`) when an HTTP tracking server does not answer its health check."""
     if not uri.startswith(("http://", "https://")):
         return
-    health = URL_CREDENTIALS.sub(r"\g<scheme>", uri.rstrip("/")) + "/health"  # urllib takes no user:password@
+    health = strip_credentials(uri.rstrip("/")) + "/health"
     try:
         with urllib.request.urlopen(health, timeout=timeout_s) as response:
             if response.status != 200:
@@ -147,7 +145,8 @@ class Tracker:
 
 
 def _redacted(values: Mapping[str, Any]) -> dict[str, str]:
-    return {key: redact(str(value)) for key, value in values.items()}
+    secrets = secret_values()
+    return {key: redact(str(value), secrets=secrets) for key, value in values.items()}
 
 
 def ui_command(uri: str) -> str:

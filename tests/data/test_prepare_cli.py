@@ -83,7 +83,10 @@ def _kill_when(command: list[str], ready) -> int:
     """Run `command` and SIGKILL it the moment `ready()` holds; its return code (-9 if it was killed then)."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while process.poll() is None and not ready() and time.monotonic() < deadline:
+    while process.poll() is None and not ready():
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the moment to kill it never came")
         time.sleep(0.002)
     process.kill()
     return process.wait()

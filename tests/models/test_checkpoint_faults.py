@@ -16,10 +16,9 @@ import ray.train
 
 from data import default_data_dir
 from models.checkpoint import CheckpointError, load_checkpoint, previous, save_checkpoint
+from study.spec import CONFIGS_DIR
 from study.train import main as train_main
 from tuning.restore import CHECKPOINT, checkpoint_dir_name, restore_readable
-
-QUICKSTART = Path(__file__).parents[2] / "study" / "configs" / "quickstart.yaml"
 
 
 def _damage(path: Path, how: str) -> None:
@@ -38,8 +37,9 @@ def two_epochs(tmp_path_factory) -> tuple[list[str], Path]:
     """A finished 2-epoch run: checkpoint.pt holds epoch 2, checkpoint.prev.pt epoch 1."""
     out = tmp_path_factory.mktemp("run") / "run"
     data_dir = str(default_data_dir(os.environ.get("AUXLSTM_DATA_DIR")))
-    argv = ["--config", str(QUICKSTART), "--data-dir", data_dir, "--smoke-test", "--set", "model.kind=lstm",
-            "--set", "model.d_hidden=32", "--set", "data.limit_train=128", "--set", "data.limit_eval=128"]  # fmt: skip
+    argv = ["--config", str(CONFIGS_DIR / "quickstart.yaml"), "--data-dir", data_dir, "--smoke-test",
+            "--set", "model.kind=lstm", "--set", "model.d_hidden=32", "--set", "data.limit_train=128",
+            "--set", "data.limit_eval=128"]  # fmt: skip
     assert train_main([*argv, "--out", str(out), "--set", "train.epochs=2"]) == 0
     return argv, out
 
@@ -157,10 +157,9 @@ def test_a_worker_group_that_fell_back_reports_its_epochs_under_new_directory_na
 
 
 def test_the_older_ray_train_checkpoint_is_the_newest_one_before_by_number(two_epochs, tmp_path, capsys):
-    storage = tmp_path / "trial-1"
+    storage, state = tmp_path / "trial-1", load_checkpoint(two_epochs[1] / "checkpoint.pt")
     for name, epoch in [("epoch_0009", 9), ("epoch_0011", 11), ("epoch_0010-r9", 10), ("epoch_0009-r10", 9),
                         ("epoch_0010-r10", 10), ("checkpoint_000012", 12)]:  # fmt: skip
-        state = load_checkpoint(two_epochs[1] / "checkpoint.pt")
         save_checkpoint(storage / name / CHECKPOINT, {**state, "epoch": epoch})
     (storage / "epoch_0012").write_text("a file, not a checkpoint directory")
     latest = ray.train.Checkpoint(str(storage / "epoch_0010-r10"))

@@ -4,10 +4,6 @@ with saved activations that grow like sqrt(T) instead of T."""
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -15,9 +11,10 @@ import torch
 from models import AuxConfig, ModelConfig, TrainConfig, build_model
 from models.checkpointed import chunk_length
 from models.truncated import lstm_loss_terms, sample_anchors
-from study.bench import MALLOC_ENV, recomputed_bytes, saved_activation_bytes
+from study.bench import recomputed_bytes, saved_activation_bytes
 from study.config import ConfigError, load_config
 from tests.models.conftest import CLASSES, SEQ_LEN, TINY_AUX, TINY_TRAIN, VOCAB, tiny_model
+from tests.models.test_memory import _peaks
 
 FULL = dataclasses.replace(TINY_TRAIN, truncation=None)
 LENGTHS = torch.tensor([12, 5, 9, 3, 10])  # right-padded rows ending in different chunks
@@ -95,46 +92,17 @@ def _saved_mb(seq_len: int, chunk: int | str | None) -> float:
 
 
 def test_checkpointed_saved_activations_grow_like_the_square_root_of_the_length():
-    plain = _saved_mb(1024, None) / _saved_mb(256, None)
-    checkpointed = _saved_mb(1024, "sqrt") / _saved_mb(256, "sqrt")
-    assert 3.5 < plain < 4.5, plain  # 4x the steps: linear
-    assert checkpointed < 2.5, checkpointed  # sqrt(4) = 2, plus the tokens themselves
     full, checkpointed = _saved_mb(1024, None), _saved_mb(1024, "sqrt")
+    plain_growth, checkpointed_growth = full / _saved_mb(256, None), checkpointed / _saved_mb(256, "sqrt")
+    assert 3.5 < plain_growth < 4.5, plain_growth  # 4x the steps: linear
+    assert checkpointed_growth < 2.5, checkpointed_growth  # sqrt(4) = 2, plus the tokens themselves
     # At least one recomputed chunk of 32 steps is held at a time, and far less than all 1,024.
     assert full * 32 / 1024 < checkpointed < 0.15 * full, (full, checkpointed)
 
 
-MEASURE = """
-import json, sys, torch
-from models import AuxConfig, ModelConfig, TrainConfig, build_model
-from models.loop import compute_losses
-from models.metrics import PeakMemory
-seq_len, chunk = int(sys.argv[1]), None if sys.argv[2] == "none" else "sqrt"
-import torch._dynamo  # what checkpoint imports on its first call: ~70 MB resident once per process, not the step's
-torch.set_num_threads(1)
-torch.manual_seed(0)
-aux = AuxConfig()
-model = build_model(ModelConfig(kind="lstm", d_embed=32, d_hidden=32, d_ffn=32), aux, vocab_size=256, num_classes=10,
-                    seq_len=seq_len)
-tokens, labels = torch.randint(0, 256, (16, seq_len)), torch.randint(0, 10, (16,))
-memory = PeakMemory(torch.device("cpu"))
-memory.start()
-terms = compute_losses(model, tokens, labels, train=TrainConfig(truncation=None, checkpoint_chunk=chunk), aux=aux,
-                       phase="joint", anchor_generator=torch.Generator().manual_seed(0))
-terms.total.backward()
-print(json.dumps(memory.peak_mb()))
-"""
-
-
-def _train_peak_mb(seq_len: int, chunk: str) -> float:
-    env = {**os.environ, **MALLOC_ENV}  # the resident set then follows live memory, not malloc's caching
-    argv = [sys.executable, "-c", MEASURE, str(seq_len), chunk]
-    return json.loads(subprocess.run(argv, capture_output=True, text=True, check=True, timeout=300, env=env).stdout)
-
-
 def test_checkpointed_training_peak_stays_far_below_full_bptt_at_8k_steps():
     """The resident set, not the count of saved tensors: recomputed chunks really are freed one at a time."""
-    full, checkpointed = _train_peak_mb(8192, "none"), _train_peak_mb(8192, "sqrt")
+    full, checkpointed = _peaks("lstm", 8192, None)["train"], _peaks("lstm", 8192, None, "sqrt")["train"]
     assert full > 50 and checkpointed < 0.3 * full, (full, checkpointed)
 
 

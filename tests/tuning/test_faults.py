@@ -20,7 +20,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
-from tests.tuning.test_sweep import _results, _sweep
+from tests.tuning.test_sweep import _results, _runs, _sweep
+from tuning.sockets import descendants
 
 pytestmark = pytest.mark.slow
 
@@ -42,9 +43,7 @@ def _start(cwd: Path, cluster, *args: str) -> subprocess.Popen:
 
 
 def _children(tmp_path: Path, experiment: str) -> list:
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = client.search_runs([client.get_experiment_by_name(experiment).experiment_id], max_results=100)
-    return [r for r in runs if r.data.tags.get("auxlstm.role") == "trial"]
+    return _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", experiment)[1]
 
 
 def _optuna(sweep_dir: Path, name: str) -> list:
@@ -104,23 +103,14 @@ def test_trials_out_of_memory_fail_with_the_reason_once_and_the_sweep_goes_on(ra
 def _descendants(title: bytes) -> list[int]:
     """Processes of this session's cluster (descendants of this process: other sessions on the machine have their
     own) whose title holds `title`, e.g. b"RayTrainWorker"."""
-    children: dict[int, list[int]] = {}
-    titles: dict[int, bytes] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-                titles[int(entry.name)] = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [os.getpid()]
-    while todo:
-        for pid in children.get(todo.pop(), []):
-            todo.append(pid)
-            if title in titles.get(pid, b""):
-                found.append(pid)
-    return found
+    return [pid for pid in descendants([os.getpid()])[1:] if title in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_a_killed_worker_of_a_multi_worker_trial_resumes_from_its_last_checkpoint(ray_cluster, tmp_path):
@@ -165,7 +155,7 @@ def _settled(sweep_dir: Path, quiet: float = 2.0, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        rows = _results(sweep_dir)  # [] while the table is being written: read again
+        rows = _results(sweep_dir)
         if rows and rows[0].get("checkpoint") != last:
             last, since = rows[0].get("checkpoint"), time.monotonic()
         elif rows and time.monotonic() - since >= quiet:

@@ -3,12 +3,12 @@ real closed port for a server that is down)."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
 from study.results import ResultsTable
+from tests.tuning.test_sweep import _free_port
 from tuning.mlflow_sync import MlflowSync, lacking
 from tuning.tracking import Tracker
 
@@ -29,12 +29,6 @@ def _table(tmp_path: Path, trials: dict[str, int]) -> ResultsTable:
 
 def _losses(uri: str, run_id: str) -> list[tuple[int, float]]:
     return [(m.step, m.value) for m in MlflowClient(uri).get_metric_history(run_id, "train/loss")]
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_every_epoch_is_sent_once_even_when_sent_again_or_missing_its_time(tmp_path):
@@ -64,7 +58,7 @@ def test_a_run_mlflow_refuses_is_left_in_the_table_and_the_other_rows_go_on(tmp_
 
 def test_what_a_store_that_is_down_misses_is_sent_for_every_row_once_it_answers(tmp_path, capsys):
     table = _table(tmp_path, {"a": 2, "b": 2})
-    sync = MlflowSync(Tracker(f"http://127.0.0.1:{_closed_port()}", "exp", "sweep-1"), _describe)
+    sync = MlflowSync(Tracker(f"http://127.0.0.1:{_free_port()}", "exp", "sweep-1"), _describe)
     assert not sync.send(table, ["a"]) and sync.down_since is not None
     assert "did not answer" in capsys.readouterr().out
     assert not sync.send(table, ["a"])  # backing off: not even tried
