@@ -9,13 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ModelKind = Literal["lstm", "r_lstm", "p_lstm", "transformer"]
-AUX_KINDS = ("r_lstm", "p_lstm")
-
 
 @dataclass(frozen=True)
 class ModelConfig:
-    kind: ModelKind = "r_lstm"
+    kind: str = "r_lstm"  # a key of models.MODELS
     d_embed: int = 128  # token embedding [S]
     d_hidden: int = 128  # main LSTM units [S]
     d_ffn: int = 256  # classifier hidden width, "FFN (256, 256, N)" [S]; one hidden layer (docs/method.md Q10)

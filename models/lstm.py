@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from models.aux_lstm import AuxLSTM
+from models.catalog import AUXILIARY_KEYS, RECONSTRUCTION_KEYS, RECURRENT_KEYS, KindInfo
 from models.config import AuxConfig, ModelConfig
 from models.embedding import TokenEmbedding
 from models.heads import FeedForwardHead
@@ -39,11 +40,12 @@ class LSTMClassifier(nn.Module):
         self.aux: AuxLSTM | None = None
         self.aux_embed: TokenEmbedding | None = None  # r-LSTM decoder's own table when not shared
         heads = {"d_ffn": cfg.d_ffn, "dropconnect": cfg.dropconnect, "channels": channels}
-        if cfg.kind == "r_lstm":
+        auxiliary = MODEL_KINDS[cfg.kind].auxiliary
+        if auxiliary == "reconstruct":
             self.aux = AuxLSTM(cfg.d_embed, cfg.d_hidden, vocab_size, aux, **heads)
             if not aux.share_embedding:
                 self.aux_embed = TokenEmbedding(vocab_size, cfg.d_embed, channels, cfg.channel_embedding)
-        elif cfg.kind == "p_lstm":
+        elif auxiliary == "predict":
             # Stacked on the main LSTM: it reads main outputs, not raw tokens (docs/method.md).
             self.aux = AuxLSTM(cfg.d_hidden, cfg.d_hidden, vocab_size, aux, **heads)
 
@@ -126,3 +128,26 @@ class LSTMClassifier(nn.Module):
             picked = outputs[rows, (last - begin).clamp(0, outputs.shape[1] - 1)]  # (B, H)
             final = torch.where(inside[:, None], picked, final)
         return self.classifier(final)
+
+
+def build(
+    cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int, seq_len: int, channels: int
+) -> nn.Module:
+    return LSTMClassifier(cfg, aux, vocab_size=vocab_size, num_classes=num_classes, channels=channels)
+
+
+LSTM = KindInfo(
+    name="lstm", paper_name="LSTM", description="the main LSTM and its classifier, no auxiliary loss",
+    build=build, reads=RECURRENT_KEYS,
+)  # fmt: skip
+R_LSTM = KindInfo(
+    name="r_lstm", paper_name="r-LSTM",
+    description="LSTM + an auxiliary decoder that reconstructs the segment before each anchor",
+    build=build, auxiliary="reconstruct", reads=RECURRENT_KEYS + AUXILIARY_KEYS + RECONSTRUCTION_KEYS,
+)  # fmt: skip
+P_LSTM = KindInfo(
+    name="p_lstm", paper_name="p-LSTM",
+    description="LSTM + an auxiliary LSTM stacked on it that predicts the segment after each anchor",
+    build=build, auxiliary="predict", reads=RECURRENT_KEYS + AUXILIARY_KEYS,
+)  # fmt: skip
+MODEL_KINDS = {info.name: info for info in (LSTM, R_LSTM, P_LSTM)}  # the kinds this module builds

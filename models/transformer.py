@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from models.config import ModelConfig
+from models.catalog import KindInfo
+from models.config import AuxConfig, ModelConfig
 from models.embedding import TokenEmbedding
 from models.heads import FeedForwardHead
 
@@ -43,3 +44,16 @@ class TransformerClassifier(nn.Module):
         encoded = self.norm(self.encoder(x, src_key_padding_mask=~real))
         pooled = (encoded * real[..., None]).sum(dim=1) / lengths[:, None]
         return self.classifier(pooled)
+
+
+def build(
+    cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int, seq_len: int, channels: int
+) -> nn.Module:
+    return TransformerClassifier(cfg, vocab_size=vocab_size, num_classes=num_classes, seq_len=seq_len, channels=channels)
+
+
+INFO = KindInfo(
+    name="transformer", paper_name="Transformer",
+    description="a Transformer encoder of comparable size that reads the whole sequence (docs/method.md Q12)",
+    build=build, recurrent=False, reads=("model.transformer_*",),
+)  # fmt: skip

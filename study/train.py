@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
-from study.config import ConfigError, RunConfig, dump_yaml, load_config
-
-SMOKE_OVERRIDES = ["train.epochs=1", "aux.pretrain_epochs=1", "data.limit_train=256", "data.limit_eval=256"]
+from study.run.config import ConfigError, load_config
+from study.run.local import SMOKE_OVERRIDES
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -50,66 +47,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _duration(seconds: float) -> str:
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
-
-
-def progress_line(metrics: dict[str, Any], elapsed: float) -> str:
-    done, total = metrics["epoch"], metrics["epochs"]
-    eta = elapsed / done * (total - done)
-    validation = "val_acc -" if "val/accuracy" not in metrics else f"val_acc {metrics['val/accuracy']:.4f}"
-    evaluation = f", {metrics['eval_peak_memory_mb']:.0f} MB eval" if "eval_peak_memory_mb" in metrics else ""
-    return (
-        f"epoch {done}/{total} [{metrics['phase']}] loss {metrics['train/loss']:.4f} "
-        f"(main {metrics['train/loss_main']:.4f}, aux {metrics['train/loss_aux']:.4f}) "
-        f"{validation} | {metrics['tokens_per_second']:,.0f} tok/s | "
-        f"{metrics['peak_memory_mb']:.0f} MB train{evaluation} | "
-        f"{metrics['epoch_seconds']:.1f} s/epoch, ETA {_duration(eta)}"
-    )
-
-
-def run(cfg: RunConfig, out: Path, *, data_dir: str | None = None, resume: bool = False) -> dict[str, Any]:
-    """Train and test one config on this machine, printing a progress line per epoch."""
-    from data import default_data_dir
-    from study.run import CHECKPOINT, run_config
-
-    started = time.perf_counter()
-
-    def report(metrics: dict[str, Any]) -> None:
-        print(progress_line(metrics, time.perf_counter() - started), flush=True)
-
-    resume_from = out / CHECKPOINT if resume else None
-    return run_config(cfg, default_data_dir(data_dir), out, on_epoch=report, resume_from=resume_from)
-
-
-def run_on_ray(cfg: RunConfig, args: argparse.Namespace) -> dict[str, Any]:
-    """The same run as `run`, data-parallel on a Ray cluster; rerunning with the same --out resumes it."""
-    from data import default_data_dir, get_info
-    from models.checkpoint import load_checkpoint
-    from study.run import run_config, write_results
-    from tuning.cluster import check_address
-    from tuning.ray_train import WorkerConfig, run_distributed
-
-    check_address(args.address)  # before Ray, which would retry an address that does not answer for minutes
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(dump_yaml(cfg))
-    data_dir = default_data_dir(args.data_dir).resolve()
-    get_info(cfg.data.name).prepare(data_dir, None)  # once here, not racing in every worker
-    started = time.perf_counter()
-    worker = WorkerConfig(run=run_config, config=cfg, data_dir=str(data_dir))
-    last = run_distributed(
-        worker, name="train", storage=args.storage or str(out / "ray"), workers=args.workers,
-        gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker, address=args.address,
-        max_failures=args.max_failures, download_to=out / "checkpoint.pt",
-    )  # fmt: skip
-    history = load_checkpoint(out / "checkpoint.pt")["history"]
-    wall = time.perf_counter() - started
-    return write_results(out, history, last["test_accuracy"], wall, workers=args.workers)
-
-
 def main(argv: list[str] | None = None) -> int:
     from data import DatasetError
     from models.checkpoint import CheckpointError
@@ -124,11 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)
         return 2
+    from study.run.local import run
+    from study.run.on_ray import RayResources, run_on_ray
+
     try:
         if args.workers is None:
             metrics = run(cfg, args.out, data_dir=args.data_dir, resume=args.resume)
         else:
-            metrics = run_on_ray(cfg, args)
+            resources = RayResources(
+                workers=args.workers, gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
+                address=args.address, storage=args.storage, max_failures=args.max_failures,
+            )  # fmt: skip
+            metrics = run_on_ray(cfg, args.out, resources, data_dir=args.data_dir)
     except DatasetError as err:
         print(f"data error: {err}", file=sys.stderr)
         return 1

@@ -7,11 +7,7 @@ from pathlib import Path
 
 import optuna
 
-OPTUNA_DB = "optuna.db"
-
-
-def storage_url(sweep_dir: Path) -> str:
-    return f"sqlite:///{(Path(sweep_dir) / OPTUNA_DB).resolve()}"
+from tuning.optuna_storage import OPTUNA_DB, storage_url
 
 
 def param_importances(sweep_dir: Path, study_name: str, objective: int = 0) -> dict[str, float]:

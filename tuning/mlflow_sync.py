@@ -15,13 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tuning.naming import ended_tags
 from tuning.redact import redact
 from tuning.tracking import Tracker
 
 RETRY_S, MAX_RETRY_S = 5.0, 60.0  # between attempts while MLflow does not answer, doubling
 # Errors of a store that is down or busy, as opposed to one that refuses a request (a run deleted in the UI).
 UNAVAILABLE = ("database is locked", "timed out", "timeout", "connection", "max retries", " 502", " 503", " 504")
-ENDED = {"COMPLETE": "FINISHED", "STOPPED": "FINISHED", "FAILED": "FAILED", "PRUNED": "KILLED"}  # row -> run status
+# An ended row's status (study.results.table.STATUSES) -> the status MLflow gives its run.
+RUN_STATUS = {"COMPLETE": "FINISHED", "STOPPED": "FINISHED", "FAILED": "FAILED", "PRUNED": "KILLED"}
 # MLflow's client retries a refused request for about four minutes by default, inside a Tune callback that holds
 # up the whole sweep; the table keeps everything, so the driver tries once more and moves on (a user's own
 # setting wins).
@@ -93,9 +95,7 @@ class MlflowSync:
         row = table.rows[trial_id]
         if not row.get("mlflow_run_id"):
             described = described or self.describe(trial_id, row["params"])
-            tags = {"auxlstm.command": described["command"], "auxlstm.config_path": described["config_path"],
-                    **described.get("tags", {})}  # fmt: skip
-            run_id = self.tracker.child(trial_id, f"{trial_id} {described['summary']}", described["config"], tags)
+            run_id = self.tracker.child(trial_id, described["run_name"], described["config"], described["tags"])
             table.update(trial_id, mlflow_run_id=run_id)
         run_id = row["mlflow_run_id"]
         stamps = row.setdefault("epoch_ms", [])
@@ -106,10 +106,9 @@ class MlflowSync:
             numeric = {k: v for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
             self.tracker.log_metrics(run_id, numeric, step=metrics["epoch"], timestamp_ms=stamps[index])
             table.update(trial_id, mlflow_epochs=index + 1)
-        if row["status"] in ENDED and not row.get("mlflow_ended"):
+        if row["status"] in RUN_STATUS and not row.get("mlflow_ended"):
             reason = row.get("reason")
-            self.tracker.set_tags(run_id, {"auxlstm.status": row["status"], **({"auxlstm.reason": reason} if reason
-                                                                               else {})})  # fmt: skip
+            self.tracker.set_tags(run_id, ended_tags(row["status"], reason))
             if row["status"] != "PRUNED":
                 files: dict[str, Any] = {"history.json": row["history"]}
                 if row.get("metrics"):
@@ -118,7 +117,7 @@ class MlflowSync:
                 if config is not None:
                     files["config.yaml"] = config
                 self.tracker.log_files(run_id, files)
-            self.tracker.end(run_id, ENDED[row["status"]])
+            self.tracker.end(run_id, RUN_STATUS[row["status"]])
             table.update(trial_id, mlflow_ended=True)
 
 
@@ -136,7 +135,7 @@ def lacking(row: dict[str, Any]) -> bool:
     return (
         not row.get("mlflow_run_id")
         or row["mlflow_epochs"] < len(row["history"])
-        or (row["status"] in ENDED and not row.get("mlflow_ended"))
+        or (row["status"] in RUN_STATUS and not row.get("mlflow_ended"))
     )
 
 

@@ -1,6 +1,6 @@
 """Ray Train (V2): the project's one run path on N data-parallel workers, checkpointed and restartable.
 
-Each worker runs `study.run.run_config` (handed in through `WorkerConfig`): it loads the data itself and trains
+Each worker runs `study.run.runner.run_config` (handed in through `WorkerConfig`): it loads the data itself and trains
 its shard of every global batch (`data.batch_size` is the global batch); DistributedDataParallel averages
 gradients; metric sums are added across workers before they are reported; rank 0 reports a checkpoint every
 epoch, and a restarted worker group resumes from the latest one.
@@ -23,7 +23,7 @@ from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
 from ray.train.torch import TorchTrainer
 
 from data import DATASETS
-from models import AUX_KINDS
+from models import MODELS
 from models.collective import SINGLE_PROCESS, TorchDistributed
 from tuning.cluster import init_ray
 from tuning.restore import CHECKPOINT, checkpoint_dir_name, restore_readable
@@ -32,10 +32,10 @@ from tuning.restore import CHECKPOINT, checkpoint_dir_name, restore_readable
 @dataclass(frozen=True)
 class WorkerConfig:
     """What every worker runs: `run(config, data_dir, out, **hooks)`, the project's one run path
-    (`study.run.run_config`, handed in by the caller: tuning/ does not import study/)."""
+    (`study.run.runner.run_config`, handed in by the caller: tuning/ does not import study/)."""
 
     run: Callable[..., dict[str, Any]]
-    config: Any  # study.config.RunConfig
+    config: Any  # study.run.config.RunConfig
     data_dir: str
 
 
@@ -45,7 +45,7 @@ def needs_unused_parameter_search(cfg: Any, variable_length: bool) -> bool:
     The classifier is idle while pretraining, the auxiliary LSTM in batches of text too short for a segment,
     and the main LSTM of a plain LSTM with `head_only`.
     """
-    if cfg.model.kind in AUX_KINDS:
+    if MODELS[cfg.model.kind].auxiliary:
         return cfg.aux.pretrain_epochs > 0 or cfg.train.supervised_grad == "head_only" or variable_length
     return cfg.train.supervised_grad == "head_only"
 

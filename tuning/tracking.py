@@ -19,10 +19,9 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from tuning.naming import PARENT_TAG, ROLE_TAG, SWEEP_ROLE, SWEEP_TAG, TRIAL_ROLE, TRIAL_TAG
 from tuning.redact import redact, secret_values, strip_credentials
 
-SWEEP_TAG, TRIAL_TAG, ROLE_TAG = "auxlstm.sweep_id", "auxlstm.trial_id", "auxlstm.role"
-PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests children by
 BATCH = 100  # MLflow's limit on params per log_batch call
 
 
@@ -84,11 +83,11 @@ class Tracker:
 
     def parent(self, name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
         """The sweep's parent run, created (with params and tags) only if it does not exist yet."""
-        run_id = self._find("sweep")
+        run_id = self._find(SWEEP_ROLE)
         if run_id is None:
             run = self.client.create_run(
                 self._experiment_id, run_name=redact(name),
-                tags=_redacted({**self.tags, **tags, SWEEP_TAG: self.sweep_id, ROLE_TAG: "sweep"}),
+                tags=_redacted({**self.tags, **tags, SWEEP_TAG: self.sweep_id, ROLE_TAG: SWEEP_ROLE}),
             )
             run_id = run.info.run_id
         else:
@@ -100,13 +99,13 @@ class Tracker:
         """The trial's child run under the parent, created once; later calls (and resumed sweeps) reuse it."""
         if trial_id in self._children:
             return self._children[trial_id]
-        run_id = self._find("trial", trial_id)
+        run_id = self._find(TRIAL_ROLE, trial_id)
         if run_id is None:
-            parent = self._find("sweep")
+            parent = self._find(SWEEP_ROLE)
             run = self.client.create_run(
                 self._experiment_id, run_name=redact(name),
                 tags=_redacted({
-                    **self.tags, **tags, SWEEP_TAG: self.sweep_id, TRIAL_TAG: trial_id, ROLE_TAG: "trial",
+                    **self.tags, **tags, SWEEP_TAG: self.sweep_id, TRIAL_TAG: trial_id, ROLE_TAG: TRIAL_ROLE,
                     PARENT_TAG: parent,
                 }),
             )  # fmt: skip

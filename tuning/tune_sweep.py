@@ -1,7 +1,7 @@
 """Ray Tune + Optuna: a sweep's trials, searched by seeded TPE, stopped early by ASHA, resumable.
 
 The sweep entry point (`study.sweep`) hands in a `SweepPlan`: the define-by-run space, the first points, the
-objectives, the budget, and a `job` that turns sampled values into a config and runs it (`study.trials`).
+objectives, the budget, and a `job` that turns sampled values into a config and runs it (`study.driver.job`).
 tuning/ does not import study/.
 
 - The number of workers may differ between trials (`job.workers(params)`, e.g. a searched
@@ -32,13 +32,13 @@ import optuna
 import ray
 import torch
 from ray import tune
-from ray.tune.execution.placement_groups import PlacementGroupFactory
+from ray.tune import PlacementGroupFactory
 from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from tuning.cluster import ClusterError, init_ray
-from tuning.importance import storage_url
+from tuning.optuna_storage import storage_url
 from tuning.recorder import POINT, SweepRecorder, active_recorder, finite, trial_params
 from tuning.restore import CHECKPOINT, restore_readable
 from tuning.tracking import Tracker
@@ -291,7 +291,8 @@ def _searcher(plan: SweepPlan) -> OptunaSearch | None:
     search.limit = plan.trials if plan.exact_points else None
     # A sweep restarted from scratch has asked for these already (the enqueued points wait to be asked).
     waiting = optuna.trial.TrialState.WAITING
-    search.suggested = sum(t.state != waiting for t in searched_trials(search._ot_study))
+    ours = optuna.load_study(study_name=plan.name, storage=storage)  # made by OptunaSearch (or warm start)
+    search.suggested = sum(t.state != waiting for t in searched_trials(ours))
     search.ended_file = Path(plan.sweep_dir) / SEARCH_ENDED
     return search
 

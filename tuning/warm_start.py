@@ -5,8 +5,9 @@ samples the new study as if it had run them. A trial fits when every value it ho
 equals the value the new study fixes for a key it no longer searches) and it has a value for every parameter
 that applies to it there. Trials that do not fit are listed with the reason and left out.
 
-Ray is not imported here: this runs before Ray starts. `space` is a `study.space.Space` (duck-typed: tuning/
-does not import study/).
+Ray is not imported here: this runs before Ray starts. `space` is a `study.spec.space.Space` (duck-typed:
+tuning/ does not import study/): each parameter says which values it holds and which Optuna distribution records it
+(`study.spec.domains`), so nothing here dispatches on domain types.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.distributions import BaseDistribution
 
-from tuning.importance import storage_url
+from tuning.optuna_storage import storage_url
 
 WARM_START_ATTR = "warm_start_from"  # user attribute of an added trial: "SWEEP#NUMBER"
 
@@ -35,11 +36,9 @@ class WarmStart:
 
 
 def distribution(param: Any) -> BaseDistribution:
-    if param.kind == "choice":
-        return CategoricalDistribution(list(param.values))
-    if param.kind == "float":
-        return FloatDistribution(param.low, param.high, log=param.log)
-    return IntDistribution(int(param.low), int(param.high), log=param.log, step=param.step or 1)
+    """The Optuna distribution of a searched parameter, as its domain type names it."""
+    name, arguments = param.distribution()
+    return getattr(optuna.distributions, name)(**arguments)
 
 
 def _misfit(space: Any, params: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:

@@ -16,7 +16,7 @@ import ray.train
 
 from data import default_data_dir
 from models.checkpoint import CheckpointError, load_checkpoint, previous, save_checkpoint
-from study.spec import CONFIGS_DIR
+from study.spec.files import CONFIGS_DIR
 from study.train import main as train_main
 from tuning.restore import CHECKPOINT, checkpoint_dir_name, restore_readable
 

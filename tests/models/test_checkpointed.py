@@ -11,8 +11,8 @@ import torch
 from models import AuxConfig, ModelConfig, TrainConfig, build_model
 from models.checkpointed import chunk_length
 from models.truncated import lstm_loss_terms, sample_anchors
-from study.bench import recomputed_bytes, saved_activation_bytes
-from study.config import ConfigError, load_config
+from study.cost.bench import recomputed_bytes, saved_activation_bytes
+from study.run.config import ConfigError, load_config
 from tests.models.conftest import CLASSES, SEQ_LEN, TINY_AUX, TINY_TRAIN, VOCAB, tiny_model
 from tests.models.test_memory import _peaks
 

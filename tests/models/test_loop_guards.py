@@ -163,8 +163,8 @@ def test_the_reported_test_accuracy_is_the_test_splits(tmp_path):
     from data import iterate_batches, load_dataset
     from models import build_model
     from models.checkpoint import load_checkpoint
-    from study.config import load_config
-    from study.run import run_config
+    from study.run.config import load_config
+    from study.run.runner import run_config
 
     cfg = load_config(None, [
         "model.kind=lstm", "data.name=synthetic", "data.seq_len=12", "data.limit_train=256", "data.limit_eval=200",

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from study.bench import MALLOC_ENV
+from study.cost.fresh_process import MALLOC_ENV
 
 MEASURE = """
 import json, sys, torch

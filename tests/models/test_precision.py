@@ -8,8 +8,8 @@ import torch
 from models import AuxConfig, TrainConfig
 from models.checkpoint import load_checkpoint
 from models.loop import fit
-from study.config import ConfigError, load_config
-from study.run import run_config
+from study.run.config import ConfigError, load_config
+from study.run.runner import run_config
 from tests.models.conftest import CLASSES, SEQ_LEN, VOCAB, tiny_model
 
 

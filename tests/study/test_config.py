@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from study.config import ConfigError, RunConfig, config_from_dict, dump_yaml, load_config, parse_override
+from study.run.config import ConfigError, RunConfig, config_from_dict, dump_yaml, load_config, parse_override
 
 CONFIGS = sorted((Path(__file__).parents[2] / "study" / "configs").glob("*.yaml"))
 

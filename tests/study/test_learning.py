@@ -7,8 +7,8 @@ import os
 import pytest
 
 from data import default_data_dir
-from study.config import load_config
-from study.train import run
+from study.run.config import load_config
+from study.run.local import run
 
 
 @pytest.mark.slow

@@ -7,9 +7,9 @@ import os
 import numpy as np
 import pytest
 
-from study.bench import in_fresh_process
-from study.config import flatten, load_config
-from study.memory import TRAIN_FEATURES, MemoryModel, features, fit_peak
+from study.cost.fresh_process import in_fresh_process
+from study.run.config import flatten, load_config
+from study.cost.memory_model import TRAIN_FEATURES, MemoryModel, features, fit_peak
 
 
 def test_the_fit_recovers_known_coefficients_and_states_its_leave_one_out_error():
@@ -48,7 +48,7 @@ def _measured(settings: list[str]) -> dict:
     from pathlib import Path
 
     from data import default_data_dir
-    from study.run import run_config
+    from study.run.runner import run_config
 
     cfg = load_config(None, settings)
     history: list[dict] = []
@@ -80,15 +80,15 @@ def test_a_model_fitted_to_measured_runs_predicts_held_out_runs_within_its_state
     measured_full = rows[1]["history"][-1]["peak_memory_mb"]
     assert measured_full > 50, "full BPTT at 64 x 200 steps should need tens of MB: the measurement is broken"
     for row in rows[len(FIT):]:
-        (predicted, error), measured = model.predict(row["config"])["peak_memory_mb"], row["history"][-1][
-            "peak_memory_mb"]  # fmt: skip
-        assert abs(predicted - measured) <= error, (row["config"]["model.kind"], predicted, error, measured)
+        predicted, measured = model.predict(row["config"])["peak_memory_mb"], row["history"][-1]["peak_memory_mb"]
+        assert abs(predicted.mb - measured) <= predicted.error, (row["config"]["model.kind"], predicted, measured)
 
 
 def test_fit_and_predict_from_the_command_line(tmp_path, capsys):
     import json
 
-    from study.memory import config_features, main
+    from study.cost.memory_model import config_features
+    from study.memory import main
 
     rows = []
     for batch in (8, 16, 32, 64):

@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from data import default_data_dir
-from study.config import flatten, load_config
-from study.export import export
+from study.run.config import flatten, load_config
+from study.results.export import export
 from study.reproduce import main
-from study.run import run_config
-from study.sweep_dir import SweepInfo
+from study.run.runner import run_config
+from study.results.sweep_dir import SweepInfo
 
 SETTINGS = [
     "data.name=synthetic", "data.seq_len=40", "data.limit_train=256", "data.limit_eval=128", "model.kind=lstm",
@@ -24,7 +24,7 @@ SETTINGS = [
 @pytest.fixture()
 def exported(tmp_path):
     """A one-trial sweep directory (its trial trained here) and its export."""
-    from study.provenance import data_checksum, git_commit, library_versions
+    from study.run.provenance import data_checksum, git_commit, library_versions
 
     data_dir = default_data_dir(os.environ.get("AUXLSTM_DATA_DIR"))
     cfg = load_config(None, SETTINGS)

@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from study.results import ResultsTable, load_rows, pareto_front, rank
+from study.results.ranking import pareto_front, rank
+
+from study.results.table import ResultsTable, load_rows
 
 
 def _row(trial_id: str, status: str, **metrics) -> dict:

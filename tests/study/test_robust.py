@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from study.robust import seed_groups, seed_points
+from study.results.seeds import seed_groups, seed_points
 
 
 def _row(trial_id, value, *, seed=0, origin=None, status="COMPLETE", lr=1e-3):
@@ -54,9 +54,9 @@ def test_seed_points_bring_the_top_k_originals_to_n_seeds_and_skip_finished_re_r
 def test_a_sweep_is_unfinished_while_requested_re_runs_have_not_ended_or_its_search_has_trials_left(tmp_path):
     import json
 
-    from study.spec import parse_study
-    from study.sweep import _unfinished
-    from study.sweep_dir import SweepInfo
+    from study.spec.parse import parse_study
+    from study.driver.phases import Unfinished, unfinished
+    from study.results.sweep_dir import SweepInfo
     from tests.study.test_spec import VALID
 
     study = parse_study({**VALID, "trials": 2})
@@ -66,9 +66,9 @@ def test_a_sweep_is_unfinished_while_requested_re_runs_have_not_ended_or_its_sea
         (tmp_path / "results.json").write_text(json.dumps(rows))
 
     write([_row("a", 0.9, lr=1e-2)])
-    assert _unfinished(study, sweep) == (1, 0)  # the search has a trial left
+    assert unfinished(study, sweep) == Unfinished(searches=1, reruns=0)  # the search has a trial left
     (tmp_path / "search-ended.txt").write_text("50 suggestions in a row were refused")
-    assert _unfinished(study, sweep) == (0, 2)  # it gave up: done; the best now needs 2 re-runs
+    assert unfinished(study, sweep) == Unfinished(searches=0, reruns=2)  # it gave up: done; the best now needs 2 re-runs
     write([_row("a", 0.9, lr=1e-2), _row("a1", 0.8, seed=1, origin="a", lr=1e-2, status="FAILED"),
            _row("a2", 0.8, seed=2, origin="a", lr=1e-2, status="RUNNING")])  # fmt: skip
-    assert _unfinished(study, sweep) == (0, 1)  # a failed re-run has ended; a running one has not
+    assert unfinished(study, sweep) == Unfinished(searches=0, reruns=1)  # a failed re-run has ended; a running one has not

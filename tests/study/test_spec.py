@@ -11,11 +11,13 @@ import optuna
 import pytest
 import yaml
 
-from models.config import AUX_KINDS
+from models import MODELS
 from models.loop import fit
-from study.config import ConfigError, flatten
-from study.paper_table import method_of
-from study.spec import EPOCH_METRICS, SPECS_DIR, SpecError, load_study, parse_study, read_spec
+from study.run.config import ConfigError, flatten
+from study.reporting.paper import method_of
+from study.spec.definition import EPOCH_METRICS, SpecError
+from study.spec.files import SPECS_DIR, read_spec
+from study.spec.parse import load_study, parse_study
 
 VALID = {
     "name": "check",
@@ -138,7 +140,7 @@ def test_500_samples_build_valid_configs_and_aux_keys_only_for_auxiliary_kinds()
         cfg = study.config_for(params)  # raises ConfigError if invalid
         kinds.add(cfg.model.kind)
         has_aux = any(k.startswith("aux.") for k in params)
-        assert has_aux == (params["model.kind"] in AUX_KINDS), params
+        assert has_aux == bool(MODELS[params["model.kind"]].auxiliary), params
         if params["model.kind"] == "transformer":
             assert "train.truncation" not in params and cfg.train.truncation is None
         optuna_study.tell(trial, float(i % 7))
@@ -304,9 +306,9 @@ def test_config_error_is_the_base_of_spec_error():
 
 
 def test_a_dataset_that_cannot_be_had_is_swapped_for_its_stand_in_or_refused_naming_it(monkeypatch, tmp_path):
-    import study.provenance
+    import study.run.provenance
     from data import DatasetError
-    from study.sweep_setup import prepare_data, with_stand_ins
+    from study.driver.setup import prepare_data, with_stand_ins
 
     missing = {"cifar10", "mnist"}
 
@@ -315,7 +317,7 @@ def test_a_dataset_that_cannot_be_had_is_swapped_for_its_stand_in_or_refused_nam
             raise DatasetError(f"could not download {data.name}")
         return f"sum-{data.name}"
 
-    monkeypatch.setattr(study.provenance, "data_checksum", available_offline)
+    monkeypatch.setattr(study.run.provenance, "data_checksum", available_offline)
     with pytest.raises(DatasetError, match=r"(?s)could not download cifar10.*stand-in fashion_mnist.*data\.name="):
         prepare_data(parse_study(_with("base/data/name", "cifar10")), tmp_path, stand_ins=False)
     with pytest.raises(DatasetError, match=r"^could not download mnist$"):  # no stand-in: the error as it was

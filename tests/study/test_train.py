@@ -12,7 +12,7 @@ import yaml
 
 from data import default_data_dir
 from models.checkpoint import load_checkpoint
-from study.config import load_config
+from study.run.config import load_config
 from study.train import main
 
 QUICKSTART = Path(__file__).parents[2] / "study" / "configs" / "quickstart.yaml"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from study.results import ResultsTable
+from study.results.table import ResultsTable
 from tests.tuning.test_sweep import _free_port
 from tuning.mlflow_sync import MlflowSync, lacking
 from tuning.tracking import Tracker

@@ -15,8 +15,8 @@ from data import default_data_dir
 from data.config import DataConfig
 from models import AuxConfig, ModelConfig, TrainConfig
 from models.checkpoint import load_checkpoint
-from study.config import RunConfig
-from study.run import run_config
+from study.run.config import RunConfig
+from study.run.runner import run_config
 from study.train import main as train_main
 from tuning.ray_train import WorkerConfig, run_distributed
 

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import optuna
 from mlflow.tracking import MlflowClient
 
-from study.results import ResultsTable
-from study.spec import parse_study
+from study.results.table import ResultsTable
+from study.spec.parse import parse_study
 from tests.study.test_spec import VALID
 from tuning.recorder import SweepRecorder
 from tuning.tracking import Tracker

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from study.config import load_config
+from study.run.config import load_config
 from study.export import main as export_main
 from study.report import main as report_main
 from study.train import main as train_main

@@ -2,15 +2,14 @@
 
 Rows hold the trial's searched values, its resolved config, status, per-epoch history, final metrics, MLflow run
 id, checkpoint location and the command that reproduces it. The sweep driver rewrites the file (atomically) as
-trials start, report and end; `study.export` and the sweep summary read it.
+trials start, report and end; `study.export`, `study.report` and the sweep summary read it.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,48 +71,3 @@ def peak(row: Mapping[str, Any], metric: str) -> float | None:
     values = [h[metric] for h in row.get("history") or [] if isinstance(h.get(metric), (int, float))]
     return max(values) if values else None
 
-
-def memory_checks(rows: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], float, float, float]]:
-    """(row, predicted, stated error, measured) training peaks of the COMPLETE rows the memory model predicted."""
-    checks = []
-    for row in rows:
-        measured = peak(row, "peak_memory_mb")
-        if row.get("status") == "COMPLETE" and row.get("predicted_peak_memory_mb") and measured is not None:
-            predicted, error = row["predicted_peak_memory_mb"]
-            checks.append((row, predicted, error, measured))
-    return checks
-
-
-def objective_value(row: Mapping[str, Any], metric: str) -> float | None:
-    """The trial's value of `metric` at its last epoch (the paper's protocol), None if it has none."""
-    value = (row.get("metrics") or {}).get(metric)
-    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def rank(rows: Iterable[Mapping[str, Any]], metric: str, mode: str, statuses: tuple[str, ...] = ("COMPLETE",)):
-    """Rows of the given statuses that have `metric`, best first."""
-    scored = [r for r in rows if r.get("status") in statuses and objective_value(r, metric) is not None]
-    return sorted(scored, key=lambda r: objective_value(r, metric), reverse=mode == "max")
-
-
-def pareto_front(rows: Iterable[Mapping[str, Any]], objectives: list[tuple[str, str]]) -> list[Mapping[str, Any]]:
-    """The COMPLETE trials no other COMPLETE trial dominates (at least as good in every objective, better in one).
-
-    Trials stopped early never enter: their values are from fewer epochs.
-    """
-
-    def signed(row: Mapping[str, Any]) -> tuple[float, ...] | None:
-        values = [objective_value(row, m) for m, _ in objectives]
-        if any(v is None for v in values):
-            return None
-        return tuple(v if mode == "max" else -v for v, (_, mode) in zip(values, objectives))
-
-    candidates = [(r, signed(r)) for r in rows if r.get("status") == "COMPLETE"]
-    candidates = [(r, s) for r, s in candidates if s is not None]
-
-    def dominated(s: tuple[float, ...]) -> bool:
-        return any(all(o >= v for o, v in zip(other, s)) and other != s for _, other in candidates)
-
-    return [r for r, s in candidates if not dominated(s)]

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from models.collective import SINGLE_PROCESS, Collective
-from study.config import ConfigError, RunConfig, dump_yaml
+from study.run.config import ConfigError, RunConfig, dump_yaml
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -44,29 +44,13 @@ def run_config(
       device: where to train (default: `train.device`).
       resume_from: a checkpoint to continue from (model, optimizer, epoch; copied to out/checkpoint.pt).
     """
-    from data import iterate_batches, load_dataset
-    from models import build_model
-    from models.loop import evaluate, fit, resolve_device
+    from data import iterate_batches
+    from models.loop import evaluate, fit
 
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
     started = time.perf_counter()
-    dataset = load_dataset(cfg.data, data_dir)
-    device = device if device is not None else resolve_device(cfg.train.device)
-    if cfg.train.precision == "fp16" and device.type != "cuda":
-        raise ConfigError("train.precision: fp16 needs a CUDA device (CPU LSTMs have no fp16 kernel); use bf16 or fp32")
-    torch.manual_seed(cfg.train.seed)  # one model initialisation on every worker
-    model = build_model(
-        cfg.model, cfg.aux, vocab_size=dataset.vocab_size, num_classes=dataset.num_classes,
-        seq_len=dataset.seq_len, channels=dataset.channels,
-    )  # fmt: skip
-    if collective.rank == 0:
-        print(
-            f"{cfg.model.kind} on {dataset.name}: {len(dataset.train):,} train / {len(dataset.val):,} val / "
-            f"{len(dataset.test):,} test examples of {dataset.seq_len} steps; "
-            f"{sum(p.numel() for p in model.parameters()):,} parameters; device {device}",
-            flush=True,
-        )
+    dataset, model, device = _prepare(cfg, data_dir, device, collective.rank)
     checkpoint = out / CHECKPOINT
     if resume_from is not None and resume_from.exists() and resume_from.resolve() != checkpoint.resolve():
         shutil.copy(resume_from, checkpoint)
@@ -102,6 +86,31 @@ def run_config(
         if on_epoch is not None:
             on_epoch({**state.history[-1], "test_accuracy": tested["accuracy"]})
     return write_results(out, state.history, tested["accuracy"], time.perf_counter() - started)
+
+
+def _prepare(cfg: RunConfig, data_dir: Path, device: torch.device | None, rank: int) -> tuple[Any, nn.Module, Any]:
+    """The run's dataset, its freshly initialised model and its device; rank 0 prints what it is about to train."""
+    from data import load_dataset
+    from models import build_model
+    from models.loop import resolve_device
+
+    dataset = load_dataset(cfg.data, data_dir)
+    device = device if device is not None else resolve_device(cfg.train.device)
+    if cfg.train.precision == "fp16" and device.type != "cuda":
+        raise ConfigError("train.precision: fp16 needs a CUDA device (CPU LSTMs have no fp16 kernel); use bf16 or fp32")
+    torch.manual_seed(cfg.train.seed)  # one model initialisation on every worker
+    model = build_model(
+        cfg.model, cfg.aux, vocab_size=dataset.vocab_size, num_classes=dataset.num_classes,
+        seq_len=dataset.seq_len, channels=dataset.channels,
+    )  # fmt: skip
+    if rank == 0:
+        print(
+            f"{cfg.model.kind} on {dataset.name}: {len(dataset.train):,} train / {len(dataset.val):,} val / "
+            f"{len(dataset.test):,} test examples of {dataset.seq_len} steps; "
+            f"{sum(p.numel() for p in model.parameters()):,} parameters; device {device}",
+            flush=True,
+        )
+    return dataset, model, device
 
 
 def write_results(out: Path, history: list[dict[str, Any]], test_accuracy: float, wall: float, **extra) -> dict:

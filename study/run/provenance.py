@@ -11,7 +11,7 @@ from pathlib import Path
 
 from data.config import DataConfig
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]  # the checkout: study/run/provenance.py
 LIBRARIES = ("torch", "ray", "optuna", "mlflow", "pyarrow", "numpy")
 
 

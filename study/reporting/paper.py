@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from models import MODELS
+
 # (row, column) -> test accuracy (%) as published (docs/method.md; Table 2 of Trinh et al., 2018).
 TABLE2: dict[tuple[str, str], float] = {
     ("LSTM Full BP", "mnist"): 98.3, ("LSTM Full BP", "pmnist"): 89.4, ("LSTM Full BP", "cifar10"): 58.8,
@@ -19,7 +21,6 @@ TABLE2: dict[tuple[str, str], float] = {
 }  # fmt: skip
 ROWS = tuple(dict.fromkeys(row for row, _ in TABLE2))
 COLUMNS = ("mnist", "pmnist", "cifar10")
-KIND_NAMES = {"lstm": "LSTM", "r_lstm": "r-LSTM", "p_lstm": "p-LSTM", "transformer": "Transformer"}
 
 
 def method_of(config: Mapping[str, Any]) -> str:
@@ -27,9 +28,9 @@ def method_of(config: Mapping[str, Any]) -> str:
 
     Checkpointed full BPTT ('LSTM Full BP, checkpointed') is a method of its own: no Table 2 row, its own series
     in the length plots (its memory grows like sqrt(T), not T)."""
-    kind = config["model.kind"]
-    name = KIND_NAMES.get(kind, kind)
-    if kind == "transformer":
+    info = MODELS.get(config["model.kind"])
+    name = info.paper_name if info else config["model.kind"]
+    if info is not None and not info.recurrent:  # reads the whole sequence: no truncation to name
         return name
     if config.get("train.supervised_grad") == "head_only":
         return f"{name} no backprop"

@@ -16,8 +16,8 @@ from typing import Any
 
 from scipy import stats
 
-from study.results import objective_value, rank
-from study.spec import SEED_OF, is_rerun
+from study.results.ranking import objective_value, rank
+from study.spec.definition import SEED_OF, is_rerun
 
 CONFIDENCE = 0.95  # one-sided
 

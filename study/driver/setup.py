@@ -3,20 +3,24 @@ the earlier sweeps it warm-starts from, and its memory model and budget. Ray-fre
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from study.config import parse_override
-from study.spec import WORKERS, SpecError, Study, parse_study, swap_datasets
-from study.sweep_dir import SweepInfo, find_sweep
+from study.cost.memory_model import MemoryModel, default_model
+from study.driver.record import stored_study
+from study.results.sweep_dir import SweepInfo, find_sweep
+from study.run.config import parse_override
+from study.spec.definition import WORKERS, SpecError, Study
+from study.spec.parse import parse_study
+from study.spec.stand_ins import swap_datasets
 
 
 def prepare_data(study: Study, data_dir: Path, *, stand_ins: bool = True) -> tuple[str, dict[str, str]]:
     """Prepare every dataset the space can reach, here and once (not racing in every trial): their checksums,
     and the stand-ins swapped in (with `stand_ins`) for datasets that cannot be had, such as CIFAR-10 offline."""
     from data import DATASETS, DatasetError
-    from study.provenance import data_checksum
+    from study.run.provenance import data_checksum
 
     names = {study.config_for({}).data.name}
     for param in study.space.params:
@@ -53,12 +57,12 @@ def with_stand_ins(study: Study, data: dict[str, Any], swaps: dict[str, str]) ->
     return parse_study(spec, overrides, trials=data["trials"], smoke=data["smoke"])
 
 
-def warm_start(study: Study, sweep: SweepInfo, args: argparse.Namespace) -> Any:
+def warm_start(study: Study, sweep: SweepInfo, names: list[str], sweeps_dir: Path) -> Any:
     """The earlier sweeps' finished trials that fit this study's space, checked before anything starts; the
     ones that do not fit are listed."""
     from tuning.warm_start import WarmStartError, collect
 
-    sources = [find_sweep(name, args.sweeps_dir) for name in args.warm_start]
+    sources = [find_sweep(name, sweeps_dir) for name in names]
     for source in sources:
         if source.data["objectives"] != sweep.data["objectives"]:
             raise SpecError(
@@ -75,7 +79,7 @@ def warm_start(study: Study, sweep: SweepInfo, args: argparse.Namespace) -> Any:
         warm = collect(study.space, [(s.data["name"], s.path) for s in sources], [o.mode for o in study.objectives])
     except WarmStartError as err:
         raise SpecError(str(err)) from err
-    print(f"warm start: {len(warm.trials)} finished trial(s) of {', '.join(args.warm_start)} fit this space; "
+    print(f"warm start: {len(warm.trials)} finished trial(s) of {', '.join(names)} fit this space; "
           f"{len(warm.skipped)} do not", flush=True)  # fmt: skip
     for line in warm.skipped:
         print(f"  skipped {line}", flush=True)
@@ -84,36 +88,40 @@ def warm_start(study: Study, sweep: SweepInfo, args: argparse.Namespace) -> Any:
 
 def fixed_differences(study: Study, source: SweepInfo) -> list[str]:
     """Config values that neither study searches and that differ between them (the seed aside)."""
-    stored = source.data
-    theirs = parse_study(stored["spec"], stored["overrides"], trials=stored["trials"], smoke=stored["smoke"])
+    theirs = stored_study(source)
     searched = {p.key for p in (*study.space.params, *theirs.space.params)} | {"train.seed", WORKERS}
     ours, base = study.space.base, theirs.space.base
     return [f"{k}: {base.get(k)!r} there, {ours.get(k)!r} here" for k in sorted(set(ours) | set(base))
             if k not in searched and ours.get(k) != base.get(k)]  # fmt: skip
 
 
-def memory_setup(study: Study, data: dict[str, Any], args: argparse.Namespace) -> tuple[Any, float | None]:
-    """The memory model that predicts each trial's peaks (where one exists for the study's device) and the budget
-    above which trials are refused before they start; kept in sweep.json for --resume."""
-    from study.memory import MemoryModel, default_model
+@dataclass(frozen=True)
+class MemorySetup:
+    model: MemoryModel | None  # predicts each trial's peaks; None where no model exists for the study's device
+    budget_mb: float | None  # trials predicted above it are refused before they start
 
+
+def memory_setup(study: Study, data: dict[str, Any], model_file: Path | None, budget_mb: float | None) -> MemorySetup:
+    """The memory model that predicts each trial's peaks (where one exists for the study's device) and the budget
+    above which trials are refused before they start (`--memory-model`, `--memory-budget-mb`); kept in sweep.json
+    for --resume."""
     device = "cuda" if study.resources.gpus else "cpu"
-    path = args.memory_model or (Path(data["memory_model"]) if data.get("memory_model") else default_model(device))
-    budget = args.memory_budget_mb or data.get("memory_budget_mb")
+    path = model_file or (Path(data["memory_model"]) if data.get("memory_model") else default_model(device))
+    budget = budget_mb or data.get("memory_budget_mb")
     if budget is None and device == "cuda" and path.exists():
         import torch
 
         if torch.cuda.is_available():  # the driver's GPU stands for the workers'; a trial gets its share of one
             budget = torch.cuda.get_device_properties(0).total_memory / 2**20 * min(study.resources.gpus, 1.0)
     if not path.exists():
-        if args.memory_model is not None:
+        if model_file is not None:
             raise SpecError(f"--memory-model: no file {path}")
         if budget is not None:
             raise SpecError(
                 f"--memory-budget-mb: no memory model at {path}; fit one to finished sweeps measured on {device} with "
                 f"python -m study.memory fit --sweep SWEEP ... --device {device} --out {path}"
             )
-        return None, None
+        return MemorySetup(None, None)
     try:
         model = MemoryModel.load(path)
     except ValueError as err:
@@ -121,4 +129,4 @@ def memory_setup(study: Study, data: dict[str, Any], args: argparse.Namespace) -
     data.update(memory_model=str(path), memory_budget_mb=budget)
     line = f"memory: model {path} (training peak within {model.train.relative_error:.0%} on {model.train.runs} runs)"
     print(line + (f", budget {budget:,.0f} MB" if budget else ", no budget"), flush=True)
-    return model, budget
+    return MemorySetup(model, budget)

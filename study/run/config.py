@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 
 from data.config import DataConfig
-from models.config import AUX_KINDS, AuxConfig, ModelConfig, TrainConfig
+from models import MODELS, AuxConfig, ModelConfig, TrainConfig, kind_names, kinds_reading, reads
 
 
 class ConfigError(ValueError):
@@ -152,6 +152,15 @@ def flatten(cfg: RunConfig) -> dict[str, Any]:
     return {f"{section}.{key}": value for section, keys in to_dict(cfg).items() for key, value in keys.items()}
 
 
+def unflatten(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The raw tree of a flat config: {'model.kind': 'lstm'} -> {'model': {'kind': 'lstm'}}."""
+    tree: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        section, _, leaf = key.partition(".")
+        tree.setdefault(section, {})[leaf] = value
+    return tree
+
+
 def dump_yaml(cfg: RunConfig) -> str:
     return yaml.safe_dump(to_dict(cfg), sort_keys=False)
 
@@ -185,19 +194,39 @@ def validate(cfg: RunConfig) -> None:
 
     Each message names the key, what it allows and the value given.
     """
-    from data import DATASETS, DatasetError  # deferred: the data registry is only needed here
+    _check(cfg.model.kind in MODELS, "model.kind", f"expected {kind_names()}, got {cfg.model.kind!r}")
+    _check_model(cfg.model)
+    _check_data(cfg.data)
+    _check_train(cfg.train, cfg.model)
+    if MODELS[cfg.model.kind].auxiliary:
+        _check_aux(cfg.aux, cfg.model, cfg.data)
 
-    m, a, t, d = cfg.model, cfg.aux, cfg.train, cfg.data
+
+def _check_model(m: ModelConfig) -> None:
     for key in ("d_embed", "d_hidden", "d_ffn", "transformer_layers", "transformer_heads", "transformer_ffn"):
         _at_least(getattr(m, key), 1, f"model.{key}")
     _at_least(m.ffn_layers, 0, "model.ffn_layers")
     _in_unit(m.dropconnect, "model.dropconnect")
     _in_unit(m.transformer_dropout, "model.transformer_dropout")
+    if reads(m.kind, "model.transformer_heads"):
+        _check(
+            m.d_embed % m.transformer_heads == 0,
+            "model.transformer_heads",
+            f"must divide model.d_embed ({m.d_embed}), got {m.transformer_heads}",
+        )
+
+
+def _check_data(d: DataConfig) -> None:
+    from data import DATASETS  # deferred: the data registry is only needed here
+
     _check(d.name in DATASETS, "data.name", f"{d.name!r} is not one of {sorted(DATASETS)}")
     _at_least(d.batch_size, 1, "data.batch_size")
     _at_least(d.image_size, 2, "data.image_size", nullable="the dataset's own size")
     for key in ("seq_len", "max_len", "limit_train", "limit_eval"):
         _at_least(getattr(d, key), 1, f"data.{key}", nullable="all" if key != "seq_len" else "the task's default")
+
+
+def _check_train(t: TrainConfig, m: ModelConfig) -> None:
     _at_least(t.epochs, 1, "train.epochs")
     _check(t.lr > 0, "train.lr", f"must be above 0, got {t.lr!r}")
     _in_unit(t.rmsprop_alpha, "train.rmsprop_alpha")
@@ -208,6 +237,7 @@ def validate(cfg: RunConfig) -> None:
         f"must be a fraction of train.epochs in (0, 1], got {t.lr_halve_every!r}",
     )
     _at_least(t.truncation, 1, "train.truncation", nullable="full BPTT")
+    recurrent = MODELS[m.kind].recurrent
     if t.checkpoint_chunk is not None:  # recomputes chunks of the full-BPTT window; see models.checkpointed
         key = "train.checkpoint_chunk"
         _check(
@@ -216,7 +246,7 @@ def validate(cfg: RunConfig) -> None:
             f"must be null (off), 'sqrt' or at least 1, got {t.checkpoint_chunk!r}",
         )
         _check(t.truncation is None, key, "needs full BPTT (train.truncation: null); truncated windows are short")
-        _check(m.kind != "transformer", key, "applies to the LSTM kinds, not model.kind transformer")
+        _check(recurrent, key, f"applies to the recurrent kinds ({_kinds(key)}), not model.kind {m.kind}")
         _check(t.supervised_grad == "lstm", key, "needs train.supervised_grad lstm (head_only runs no BPTT)")
     _check(t.grad_clip is None or t.grad_clip > 0, "train.grad_clip", f"must be null or above 0, got {t.grad_clip!r}")
     _check(
@@ -225,33 +255,41 @@ def validate(cfg: RunConfig) -> None:
         f"must be null (off) or above 1, got {t.divergence_factor!r}",
     )
     _at_least(t.eval_batch_size, 1, "train.eval_batch_size")
-    if m.kind == "transformer":
+    if not recurrent:  # reads the whole sequence at once: nothing to truncate
+        _check(t.truncation is None, "train.truncation", f"must be null for model.kind {m.kind}")
         _check(
-            m.d_embed % m.transformer_heads == 0,
-            "model.transformer_heads",
-            f"must divide model.d_embed ({m.d_embed}), got {m.transformer_heads}",
+            t.supervised_grad == "lstm", "train.supervised_grad", f"head_only needs a recurrent model.kind ({_kinds('train.supervised_grad')})"
         )
-        _check(t.truncation is None, "train.truncation", "must be null for model.kind transformer")
-        _check(t.supervised_grad == "lstm", "train.supervised_grad", "head_only needs an LSTM model.kind")
-    if m.kind in AUX_KINDS:
-        try:
-            seq_len = sequence_length(d)
-        except DatasetError as err:  # e.g. a dataset whose longest example is unknown until max_len is set
-            raise ConfigError(f"data.max_len: {err}") from err
-        _at_least(a.segment_len, 2, "aux.segment_len")
+
+
+def _check_aux(a: AuxConfig, m: ModelConfig, d: DataConfig) -> None:
+    from data import DatasetError
+
+    try:
+        seq_len = sequence_length(d)
+    except DatasetError as err:  # e.g. a dataset whose longest example is unknown until max_len is set
+        raise ConfigError(f"data.max_len: {err}") from err
+    _at_least(a.segment_len, 2, "aux.segment_len")
+    _check(
+        a.segment_len < seq_len,
+        "aux.segment_len",
+        f"{a.segment_len} does not fit before or after an anchor in a sequence of {seq_len} steps; "
+        f"it must be between 2 and {seq_len - 1}",
+    )
+    _at_least(a.anchors, 1, "aux.anchors")
+    _at_least(a.truncation, 1, "aux.truncation")
+    _at_least(a.pretrain_epochs, 0, "aux.pretrain_epochs")
+    _check(a.weight >= 0, "aux.weight", f"must be at least 0, got {a.weight!r}")
+    _at_least(a.decoder_units, 1, "aux.decoder_units")
+    _at_least(a.decoder_truncation, 1, "aux.decoder_truncation", nullable="whole segment")
+    for key, default in (("teacher_forcing", True), ("segment_offset", "adjacent")):
         _check(
-            a.segment_len < seq_len,
-            "aux.segment_len",
-            f"{a.segment_len} does not fit before or after an anchor in a sequence of {seq_len} steps; "
-            f"it must be between 2 and {seq_len - 1}",
+            reads(m.kind, f"aux.{key}") or getattr(a, key) == default,
+            f"aux.{key}",
+            f"{getattr(a, key)!r} only applies to {_kinds(f'aux.{key}')}",
         )
-        _at_least(a.anchors, 1, "aux.anchors")
-        _at_least(a.truncation, 1, "aux.truncation")
-        _at_least(a.pretrain_epochs, 0, "aux.pretrain_epochs")
-        _check(a.weight >= 0, "aux.weight", f"must be at least 0, got {a.weight!r}")
-        _at_least(a.decoder_units, 1, "aux.decoder_units")
-        _at_least(a.decoder_truncation, 1, "aux.decoder_truncation", nullable="whole segment")
-        _check(m.kind == "r_lstm" or a.teacher_forcing, "aux.teacher_forcing", "false only applies to r_lstm")
-        _check(
-            m.kind == "r_lstm" or a.segment_offset == "adjacent", "aux.segment_offset", "random only applies to r_lstm"
-        )
+
+
+def _kinds(key: str) -> str:
+    """The model kinds that read `key`, for messages: 'lstm, r_lstm, p_lstm'."""
+    return ", ".join(kinds_reading(key))

@@ -1,0 +1,29 @@
+"""A fresh interpreter per measurement: on CPU the rise of its resident set is then the memory the measured code
+needs, not what an earlier measurement or the allocator's caching left behind."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+# glibc's malloc raises its mmap threshold as large blocks are freed and then keeps freed memory resident, which
+# makes the rise of the resident set wander by tens of MB from run to run; a fixed threshold returns freed blocks.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+
+
+def in_fresh_process(fn, *args):
+    """fn(*args) in a new interpreter with a fixed mmap threshold: on CPU the rise of its resident set is then
+    the memory the row needs, not what an earlier row or the allocator's caching left behind."""
+    saved = {key: os.environ.get(key) for key in MALLOC_ENV}
+    os.environ.update(MALLOC_ENV)  # read by the child's C library at start-up
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return pool.submit(fn, *args).result()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key)
+            else:
+                os.environ[key] = value
+

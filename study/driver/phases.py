@@ -1,0 +1,96 @@
+"""A sweep's phases on Ray Tune: the search, then (with --seeds) the best configurations re-run with more seeds;
+and how much of each is left, read from the results table."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from study.driver.job import TrialJob
+from study.driver.setup import MemorySetup
+from study.results.seeds import seed_points
+from study.results.sweep_dir import SweepInfo
+from study.results.table import ENDED, RESULTS, load_rows
+from study.spec.definition import Study, is_rerun
+
+
+def sweep_rows(sweep: SweepInfo) -> list[dict[str, Any]]:
+    """The sweep's results rows so far (none before the first trial started)."""
+    return load_rows(sweep.path) if (sweep.path / RESULTS).exists() else []
+
+
+def plan_for(study: Study, sweep: SweepInfo, tracker: Any, memory: MemorySetup, concurrency: int | None) -> Any:
+    """The search phase as the Tune glue runs it: the space, first points, objectives, budget and the job."""
+    from tuning.tune_sweep import SweepPlan
+
+    data = sweep.data
+    return SweepPlan(
+        name=data["name"], sweep_dir=sweep.path, storage=data["storage"], space=study.space,
+        points=[dict(p) for p in study.points], objectives=[(o.metric, o.mode) for o in study.objectives],
+        scheduler=study.scheduler.kind, grace_period=study.scheduler.grace_period,
+        reduction_factor=study.scheduler.reduction_factor, max_supervised_epochs=study.max_supervised_epochs,
+        trials=study.trials, concurrency=min(study.concurrency, concurrency or study.concurrency),
+        cpus=study.resources.cpus, gpus=study.resources.gpus, workers=study.max_workers, seed=study.seed,
+        job=TrialJob(study=study, data_dir=data["data_dir"], sweep_dir=str(sweep.path), memory_model=memory.model,
+                     memory_budget_mb=memory.budget_mb),
+        tracker=tracker, cpu_fallback=data["smoke"], exact_points=study.exact_points,
+    )  # fmt: skip
+
+
+def run_phases(plan: Any, study: Study, sweep: SweepInfo, *, address: str | None, resume: bool, quiet: bool) -> None:
+    """The search (unless it is over), then the seed re-runs the sweep asked for that are not run yet."""
+    from tuning.tune_sweep import run_sweep
+
+    if searches_left(study, sweep, sweep_rows(sweep)) or not resume:
+        run_sweep(plan, address=address, resume=resume, quiet=quiet)
+    seeds, rows = sweep.data.get("seeds"), sweep_rows(sweep)
+    if not seeds or searches_left(study, sweep, rows):
+        return
+    objective = study.objectives[0]
+    points = seed_points(rows, objective.metric, objective.mode, top_k=seeds["top_k"], seeds=seeds["seeds"])
+    if not points:
+        return
+    print(f"sweep: the best {seeds['top_k']} configuration(s) again, to {seeds['seeds']} seeds each: "
+          f"{len(points)} trial(s)", flush=True)  # fmt: skip
+    # One Tune experiment per set of re-runs: --resume continues it; a later request (more seeds, or again after a
+    # re-run failed) runs only what is missing, in a new one.
+    digest = hashlib.sha256(json.dumps(points, sort_keys=True).encode()).hexdigest()[:8]
+    seeded = dataclasses.replace(
+        plan, name=f"{sweep.data['name']}-seeds-{digest}", points=points, trials=len(points), fixed=True,
+        earlier_trials=len(rows),
+    )  # fmt: skip
+    run_sweep(seeded, address=address, resume=resume, quiet=quiet)
+
+
+def searches_left(study: Study, sweep: SweepInfo, rows: list[dict[str, Any]]) -> int:
+    """The search's trials not yet run to an end."""
+    from tuning.tune_sweep import SEARCH_ENDED
+
+    if (sweep.path / SEARCH_ENDED).exists():
+        return 0
+    searched = [r for r in rows if not is_rerun(r)]
+    # A study of exact points does not replace a point the memory budget refused.
+    ended = ENDED + (("PRUNED",) if study.exact_points else ())
+    return max(0, study.trials - sum(r["status"] in ended for r in searched))
+
+
+@dataclasses.dataclass(frozen=True)
+class Unfinished:
+    searches: int  # the search's trials not yet run to an end
+    reruns: int  # the requested seed re-runs not yet run to an end (counted once the search is over)
+
+    def __bool__(self) -> bool:
+        return bool(self.searches or self.reruns)
+
+
+def unfinished(study: Study, sweep: SweepInfo, rows: list[dict[str, Any]] | None = None) -> Unfinished:
+    """What the sweep was asked for and has not run to an end (after Ctrl-C, say)."""
+    rows = sweep_rows(sweep) if rows is None else rows
+    left, seeds = searches_left(study, sweep, rows), sweep.data.get("seeds")
+    if left or not seeds:
+        return Unfinished(left, 0)
+    objective = study.objectives[0]
+    reruns = seed_points(rows, objective.metric, objective.mode, top_k=seeds["top_k"], seeds=seeds["seeds"], done=ENDED)
+    return Unfinished(0, len(reruns))

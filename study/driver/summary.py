@@ -1,0 +1,78 @@
+"""What a finished sweep prints: the best trial, the Pareto set, the seed-robust ranking, the memory model's record,
+and where its files, exports, MLflow runs and report are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from study.cost.memory_model import memory_checks
+from study.results.ranking import pareto_front, rank
+from study.results.sweep_dir import SweepInfo
+from study.spec.definition import Study
+from tuning.naming import experiment_name, trial_summary
+
+
+def params_text(row: dict[str, Any]) -> str:
+    return trial_summary(row.get("params", {}))
+
+
+def print_summary(study: Study, sweep: SweepInfo, rows: list[dict[str, Any]], export: dict[str, Any], wall: float) -> bool:
+    """Print the finished sweep's results; False when no trial finished with a finite objective."""
+    from tuning.tracking import ui_command
+
+    data = sweep.data
+    metric, mode = study.objectives[0].metric, study.objectives[0].mode
+    trained = sum((r.get("metrics") or {}).get("run_seconds", 0.0) for r in rows)
+    print(f"\nsweep {data['name']} finished in {wall:.0f} s; its trials trained for {trained:.0f} s in total")
+    print("trials: " + ", ".join(f"{v} {k}" for k, v in export["trials"].items() if v))
+    best = rank(rows, metric, mode)
+    if best:
+        row, m = best[0], best[0]["metrics"]
+        print(
+            f"best trial {row['trial_id']} ({params_text(row)}): {metric} {m[metric]:.4f}, "
+            f"test accuracy {m.get('test_accuracy', float('nan')):.4f}, {m['epoch']} epochs; "
+            f"MLflow run {row['mlflow_run_id']}"
+        )
+    else:
+        print(f"no trial finished with a finite {metric}")
+    if len(study.objectives) > 1:
+        _print_pareto(study, rows)
+    if export["ranked_by"] == "seed bound":
+        print(f"seed-robust ranking by the one-sided 95 % {'lower' if mode == 'max' else 'upper'} bound of {metric}:")
+        for e in (e for e in export["top"] if "seeds" in e):
+            print(f"  {e['trial_id']} ({params_text({'params': e['params']})}): mean {e['mean']:.4f}, "
+                  f"std {e['std']:.4f}, bound {e['bound']:.4f}, {e['seeds']} seeds")  # fmt: skip
+    print_memory(rows)
+    print(f"sweep files: {sweep.path} (results.json, configs/, optuna.db)")
+    print(f"exports: {sweep.path / 'export'} (summary.md, {len(export['top'])} config(s))")
+    print(f"MLflow UI: {ui_command(data['tracking_uri'])}   (experiment {experiment_name(study.name)})")
+    print(f"Optuna dashboard: optuna-dashboard sqlite:///{sweep.path / 'optuna.db'}")
+    print(f"report: python -m study.report --sweep {sweep.path}")
+    return bool(best)
+
+
+def _print_pareto(study: Study, rows: list[dict[str, Any]]) -> None:
+    objectives = [(o.metric, o.mode) for o in study.objectives]
+    front = pareto_front(rows, objectives)
+    print(f"Pareto set ({', '.join(f'{m} {d}' for m, d in objectives)}): {len(front)} trial(s)")
+    for row in front:
+        values = ", ".join(f"{m} {row['metrics'][m]:.4g}" for m, _ in objectives)
+        print(f"  {row['trial_id']} ({params_text(row)}): {values}")
+
+
+def print_memory(rows: list[dict[str, Any]]) -> None:
+    """The trials pruned by the memory budget, and the model's predicted training peaks against the measured."""
+    for row in rows:
+        if row["status"] == "PRUNED":
+            print(f"pruned before it started: {row['trial_id']} ({params_text(row)}): {row['reason']}")
+    compared = [check for check in memory_checks(rows) if check.measured > 0]  # a CPU run can show no rise
+    if not compared:
+        return
+    errors = sorted(check.relative_error for check in compared)
+    within = sum(check.within for check in compared)
+    print(f"memory model: {within} of {len(compared)} training peaks within the stated error of their prediction; "
+          f"median error {errors[len(errors) // 2]:.0%}, largest {errors[-1]:.0%} (per trial in the report)")
+    for check in compared:
+        if not check.within:
+            print(f"  outside: {check.row['trial_id']} predicted {check.predicted:,.0f} ± {check.error:,.0f} MB, "
+                  f"measured {check.measured:,.0f} MB")
