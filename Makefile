@@ -12,7 +12,7 @@ SWEEP_ARGS ?=
 DEB_DATA := dataset-fashion-mnist wordnet-base
 DEB_FILES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/share/wordnet/data.noun
 
-.PHONY: install data system-data sweep test lint clean
+.PHONY: install data system-data sweep test test-fast lint clean
 
 install: $(VENV)/.installed
 
@@ -36,8 +36,13 @@ system-data:
 		echo "missing $(DEB_FILES): run 'sudo apt-get install $(DEB_DATA)' (see README, Data)" >&2; exit 1; \
 	fi
 
+# Everything, as CI runs it.
 test: data system-data
 	AUXLSTM_DATA_DIR="$(DATA_DIR)" $(PY) -m pytest -q
+
+# While iterating: no end-to-end sweep and nothing marked slow (under 2 minutes on 2 cores); `make test` before a push.
+test-fast: data system-data
+	AUXLSTM_DATA_DIR="$(DATA_DIR)" $(PY) -m pytest -q -m "not e2e and not slow"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -296,20 +296,12 @@ def fit(
     model.to(device)
     optimizer = build_optimizer(model, train)
     scaler = loss_scaler(device, train)
-    state = TrainState()
-    saved = load_resumable(checkpoint_path) if resume and checkpoint_path is not None else None
-    if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        if saved.get("scaler"):  # absent from checkpoints of older versions, empty unless fp16
-            scaler.load_state_dict(saved["scaler"])
-        state = TrainState(epoch=saved["epoch"], history=saved["history"])
+    state = _restored(model, optimizer, scaler, checkpoint_path) if resume else TrainState()
     loss_module = LossModule(model, train, aux)
     loss_module = wrap(loss_module) if wrap is not None else loss_module
     total_epochs = (aux.pretrain_epochs if has_aux(model) else 0) + train.epochs
-    memory = PeakMemory(device)
-
     pretrain_epochs = total_epochs - train.epochs
+    memory = PeakMemory(device)
     while state.epoch < total_epochs:
         phase = phase_of(state.epoch, model, aux)
         rank, epoch = collective.rank, state.epoch
@@ -324,13 +316,7 @@ def fit(
             loss_module=loss_module, collective=collective, scaler=scaler,
         )  # fmt: skip
         train_peak = memory.peak_mb()
-        validation: dict[str, float] = {}
-        eval_peak = 0.0
-        if val_batches is not None:
-            memory.start()
-            val = evaluate(model, val_batches(), device, collective, train.precision)
-            validation = {"val/accuracy": val.mean("accuracy"), "val/loss": val.mean("loss")}
-            eval_peak = memory.peak_mb()
+        validation, eval_peak = _validated(model, val_batches, device, collective, train.precision, memory)
         peaks = collective.max(torch.tensor([train_peak, eval_peak], dtype=torch.float64))  # largest worker
         state.epoch += 1
         metrics: dict[str, Any] = {
@@ -354,16 +340,35 @@ def fit(
             raise FloatingPointError(diverged)
         state.history.append(metrics)
         if checkpoint_path is not None:
-            save_checkpoint(
-                checkpoint_path,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "epoch": state.epoch,
-                    "history": state.history,
-                },
-            )
+            save_checkpoint(checkpoint_path, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict(),
+                "epoch": state.epoch, "history": state.history,
+            })  # fmt: skip
         if on_epoch is not None:
             on_epoch(metrics)
     return state
+
+
+def _restored(model: nn.Module, optimizer: Any, scaler: Any, checkpoint_path: Path | None) -> TrainState:
+    """Model, optimizer and loss scale as the checkpoint left them (the one before it if it is damaged), and where
+    training stood; a fresh state where there is none."""
+    saved = load_resumable(checkpoint_path) if checkpoint_path is not None else None
+    if saved is None:
+        return TrainState()
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    if saved.get("scaler"):  # absent from checkpoints of older versions, empty unless fp16
+        scaler.load_state_dict(saved["scaler"])
+    return TrainState(epoch=saved["epoch"], history=saved["history"])
+
+
+def _validated(
+    model: nn.Module, val_batches: EvalBatches | None, device: torch.device, collective: Collective, precision: str,
+    memory: PeakMemory,
+) -> tuple[dict[str, float], float]:  # fmt: skip
+    """The epoch's validation metrics and the pass's peak memory (none without a validation split)."""
+    if val_batches is None:
+        return {}, 0.0
+    memory.start()
+    val = evaluate(model, val_batches(), device, collective, precision)
+    return {"val/accuracy": val.mean("accuracy"), "val/loss": val.mean("loss")}, memory.peak_mb()

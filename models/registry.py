@@ -13,12 +13,11 @@ from models.config import AuxConfig, ModelConfig
 
 def by_name(*entries: KindInfo) -> dict[str, KindInfo]:
     """{info.name: info}, refusing two entries of one name (a dict literal would silently keep the last)."""
-    registry: dict[str, KindInfo] = {}
-    for info in entries:
-        if info.name in registry:
-            raise ValueError(f"two registry entries are named {info.name!r}")
-        registry[info.name] = info
-    return registry
+    names = [info.name for info in entries]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"two registry entries are named {repeated[0]!r}")
+    return dict(zip(names, entries))
 
 
 # A plain dict, one line per kind; tests/models/test_registry.py checks every entry.

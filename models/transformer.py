@@ -49,7 +49,9 @@ class TransformerClassifier(nn.Module):
 def build(
     cfg: ModelConfig, aux: AuxConfig, *, vocab_size: int, num_classes: int, seq_len: int, channels: int
 ) -> nn.Module:
-    return TransformerClassifier(cfg, vocab_size=vocab_size, num_classes=num_classes, seq_len=seq_len, channels=channels)
+    return TransformerClassifier(
+        cfg, vocab_size=vocab_size, num_classes=num_classes, seq_len=seq_len, channels=channels
+    )
 
 
 INFO = KindInfo(

@@ -1,14 +1,9 @@
 """`python -m study.bench`: time and memory of one training step, and of evaluation, per model kind and length.
 
-Step time is the median over `--repeats` steps after one warm-up step; "step / floor" divides it by the summed
-times of the bare calls the step cannot avoid, timed alone in the same run (the no-grad prefix, the supervised
-window, and for r-LSTM / p-LSTM the auxiliary window and the auxiliary LSTM over the segment; a checkpointed
-full BPTT step is held to plain full BPTT's window, so its ratio is the cost of recomputing). For the auxiliary
-kinds a second table times the step's own no-grad pass, which stops at every window start, with each strategy
-of `models.truncated.prefix_states` against one call over the prefix. Memory: the bytes autograd saves for
-backward (exact; with checkpointing, the forward's and one recomputed chunk's), and the peak of a training step
-and of an evaluation forward (CUDA peak allocation on GPU, rise of the resident set on CPU;
-`models.metrics.PeakMemory`). Prints a Markdown table for BENCHMARKS.md.
+Prints Markdown tables for BENCHMARKS.md: the step against its floor (the bare calls it cannot avoid), saved
+activations, training and evaluation peaks and tokens/s; for the auxiliary kinds the step's no-grad pass with each
+strategy; with `--processes`, the throughput of several training processes sharing the device. What each column
+measures, and how: `study.cost.bench`.
 """
 
 

@@ -162,7 +162,7 @@ def test_every_documented_and_tested_server_binds_loopback_and_every_ray_start_c
 
 
 STARTS_RAY_ON_PURPOSE = {
-    "tests/tuning/conftest.py": "the session cluster: token authentication on, every node on 127.0.0.1",
+    "tests/conftest.py": "the session cluster: token authentication on, every node on 127.0.0.1",
     "tests/tuning/test_cluster_security.py": "drivers with a wrong token or none, and the plain ray.init it refutes",
 }
 
@@ -175,5 +175,5 @@ def test_ray_starts_only_through_the_one_place_that_turns_token_auth_on_and_bind
         if re.search(r"\bcluster_utils\b|\bray\.init\(", path.read_text())
     ]
     assert clusters == sorted(STARTS_RAY_ON_PURPOSE), clusters
-    conftest = (ROOT / "tests" / "tuning" / "conftest.py").read_text()
+    conftest = (ROOT / "tests" / "conftest.py").read_text()
     assert "require_token_auth()" in conftest and "node_ip_address" in conftest and "init_ray(" in conftest

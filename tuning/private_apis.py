@@ -28,7 +28,9 @@ state in step across a killed driver, which the stock searcher does not)
   (`optuna.trial.Trial(study, trial_id)`); the public `number` is not that id.
 """
 
-# (module prefix or attribute, as written in the source) for the scan in tests/test_private_apis.py
+# The versions these were verified against: (lowest, first not verified), as pyproject.toml pins them.
+VERIFIED = {"ray": ("2.60", "2.61"), "optuna": ("5.1", "5.2")}
+# What the uses look like in the source (a module prefix or an attribute), for tests/test_private_apis.py
 PRIVATE: tuple[str, ...] = (
     "ray._raylet",
     "ray._private",

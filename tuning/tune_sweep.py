@@ -297,7 +297,7 @@ def _searcher(plan: SweepPlan) -> OptunaSearch | None:
     return search
 
 
-def _scheduler(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
+def scheduler_for(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
     if plan.scheduler == "fifo" or plan.fixed:
         return FIFOScheduler()
     metric, mode = plan.objectives[0]
@@ -362,7 +362,7 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
             _trainable(plan),
             param_space={POINT: tune.grid_search(list(plan.points))} if plan.fixed else None,
             tune_config=tune.TuneConfig(
-                search_alg=_searcher(plan), scheduler=_scheduler(plan), num_samples=1 if plan.fixed else plan.trials,
+                search_alg=_searcher(plan), scheduler=scheduler_for(plan), num_samples=1 if plan.fixed else plan.trials,
                 max_concurrent_trials=concurrency,
             ),
             run_config=tune.RunConfig(

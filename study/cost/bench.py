@@ -283,7 +283,8 @@ def step_table(rows: list[dict]) -> list[str]:
         ]
         for row in prefix_rows:
             ms = row["prefix_ms"]
-            lines.append(f"| {row['variant']} | {row['seq_len']} | " + " | ".join(f"{v:.1f}" for v in ms.values()) + " |")
+            times = " | ".join(f"{v:.1f}" for v in ms.values())
+            lines.append(f"| {row['variant']} | {row['seq_len']} | {times} |")
     return lines
 
 

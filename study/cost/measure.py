@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+
 def run_row(path: Path) -> dict[str, Any]:
     """A `study.train` run directory (config.yaml, history.json) as a results-table row."""
     from study.run.config import flatten, load_config

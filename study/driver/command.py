@@ -118,7 +118,8 @@ def start(prepared: Prepared, args: argparse.Namespace) -> Any:
         study=study.name, sweep=data["name"], spec_hash=study.spec_hash, git_commit=data["git_commit"],
         data_checksum=data["data_checksum"], stand_ins=data.get("stand_ins"), versions=data["versions"],
     )  # fmt: skip
-    tracker = Tracker(data["tracking_uri"], experiment=experiment_name(study.name), sweep_id=data["sweep_id"], tags=tags)
+    experiment = experiment_name(study.name)
+    tracker = Tracker(data["tracking_uri"], experiment=experiment, sweep_id=data["sweep_id"], tags=tags)
     data["mlflow_parent_run_id"] = tracker.parent(
         sweep_run_name(data["name"]), params=sweep_params(study), tags=sweep_tags(data["command"], study.description)
     )
@@ -163,7 +164,8 @@ def run(prepared: Prepared, tracker: Any, args: argparse.Namespace) -> int:
     waiting = send_kept(tracker, plan.job.describe, plan.job.results_table()) if sweep_rows(sweep) else 0
     if waiting:
         print(f"sweep: MLflow at {redact(data['tracking_uri'])} still does not answer; {waiting} trial(s) it lacks "
-              f"wait in results.json, sent by `python -m study.sweep --name {data['name']} --resume`", flush=True)  # fmt: skip
+              f"wait in results.json, sent by `python -m study.sweep --name {data['name']} --resume`",
+              flush=True)  # fmt: skip
     rows = sweep_rows(sweep)
     left = unfinished(study, sweep, rows)
     if left:  # stopped from outside (Ctrl-C): what ran is kept

@@ -71,10 +71,14 @@ FLAGS: tuple[Flag, ...] = (
 )  # fmt: skip
 
 
+EPILOG = "[start-only]: kept in the sweep's sweep.json when it starts, and refused with --resume."
+
+
 def build_parser(description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m study.sweep", description=description)
+    parser = argparse.ArgumentParser(prog="python -m study.sweep", description=description, epilog=EPILOG)
     for flag in FLAGS:
-        parser.add_argument(flag.name, help=flag.help, **flag.options)
+        role = " [start-only]" if flag.role == "start-only" else ""
+        parser.add_argument(flag.name, help=flag.help + role, **flag.options)
     return parser
 
 

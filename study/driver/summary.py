@@ -16,7 +16,9 @@ def params_text(row: dict[str, Any]) -> str:
     return trial_summary(row.get("params", {}))
 
 
-def print_summary(study: Study, sweep: SweepInfo, rows: list[dict[str, Any]], export: dict[str, Any], wall: float) -> bool:
+def print_summary(
+    study: Study, sweep: SweepInfo, rows: list[dict[str, Any]], export: dict[str, Any], wall: float
+) -> bool:
     """Print the finished sweep's results; False when no trial finished with a finite objective."""
     from tuning.tracking import ui_command
 

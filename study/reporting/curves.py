@@ -7,7 +7,6 @@ from study.reporting.paper import method_of
 from study.reporting.section import ReportContext, Section
 from study.results.ranking import rank
 
-
 MAX_CURVES = 12  # learning curves drawn: the best trials, so that the legend stays readable
 
 

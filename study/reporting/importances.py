@@ -15,6 +15,6 @@ def importances(ctx: ReportContext) -> Section:
         values = param_importances(sweep.path, sweep.data["name"])
     except ValueError as err:
         return Section(["## Parameter importances", "", f"Not computed: {err}.", ""])
-    figure = plots.bars(ctx.out / "importances.png", values, xlabel="importance (Optuna's default evaluator, normalised)",
-                        title=f"What mattered for {ctx.metric}")  # fmt: skip
+    figure = plots.bars(ctx.out / "importances.png", values, title=f"What mattered for {ctx.metric}",
+                        xlabel="importance (Optuna's default evaluator, normalised)")
     return Section(["## Parameter importances", "", "![parameter importances](importances.png)", ""], [figure])

@@ -30,11 +30,12 @@ def memory_predictions(ctx: ReportContext) -> Section:
         ]
         for check in checks:
             t = by_id[check.row["trial_id"]]
+            within = "yes" if check.within else "no"
             lines.append(f"| {check.row['trial_id']} | {t.method} | {t.length} | {check.predicted:,.0f} ± "
-                         f"{check.error:,.0f} | {check.measured:,.0f} | {'yes' if check.within else 'no'} |")  # fmt: skip
+                         f"{check.error:,.0f} | {check.measured:,.0f} | {within} |")  # fmt: skip
         points = [(check.measured, check.predicted) for check in checks]
-        figures.append(plots.against_identity(ctx.out / "memory_model.png", points, xlabel="measured training peak (MB)",
-                                              ylabel="predicted (MB)", title="Memory model"))  # fmt: skip
+        figures.append(plots.against_identity(ctx.out / "memory_model.png", points, title="Memory model",
+                                              xlabel="measured training peak (MB)", ylabel="predicted (MB)"))
         lines += ["", "![predicted against measured memory](memory_model.png)", ""]
     if pruned:
         lines += [f"Pruned before they started ({len(pruned)}): " + "; ".join(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from study.reporting.section import ReportContext, Section
 from study.results.table import STATUSES
 
+
 def overview(ctx: ReportContext) -> Section:
     """The sweep: its study, command, provenance and trial counts, and the trials left out of what follows."""
     data, trials = ctx.sweep.data, ctx.trials

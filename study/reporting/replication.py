@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
 
 from study.reporting.paper import COLUMNS, ROWS, TABLE2
 from study.reporting.section import ReportContext, Section
 from study.reporting.statistics import Estimate, mean_ci
 from study.reporting.trials import Trial, stand_in_of
+
 
 @dataclass(frozen=True)
 class Cell:

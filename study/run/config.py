@@ -257,9 +257,8 @@ def _check_train(t: TrainConfig, m: ModelConfig) -> None:
     _at_least(t.eval_batch_size, 1, "train.eval_batch_size")
     if not recurrent:  # reads the whole sequence at once: nothing to truncate
         _check(t.truncation is None, "train.truncation", f"must be null for model.kind {m.kind}")
-        _check(
-            t.supervised_grad == "lstm", "train.supervised_grad", f"head_only needs a recurrent model.kind ({_kinds('train.supervised_grad')})"
-        )
+        kinds = _kinds("train.supervised_grad")
+        _check(t.supervised_grad == "lstm", "train.supervised_grad", f"head_only needs a recurrent kind ({kinds})")
 
 
 def _check_aux(a: AuxConfig, m: ModelConfig, d: DataConfig) -> None:

@@ -148,14 +148,14 @@ CHOICE = DomainType(
     distribution=lambda p: ("CategoricalDistribution", {"choices": list(p.values)}),
 )  # fmt: skip
 FLOAT = DomainType(
-    name="float", example="{float: [low, high]}", options=("log",), parse=_parse_range("float"), contains=_in_range,
-    extremes=lambda p: [p.low, p.high], written=_range_written,
+    name="float", example="{float: [low, high]}", options=("log",), parse=_parse_range("float"),
+    contains=_in_range, extremes=lambda p: [p.low, p.high], written=_range_written,
     suggest=lambda trial, p: trial.suggest_float(p.key, p.low, p.high, log=p.log),
     distribution=lambda p: ("FloatDistribution", {"low": p.low, "high": p.high, "log": p.log}),
 )  # fmt: skip
 INT = DomainType(
-    name="int", example="{int: [low, high]}", options=("log", "step"), parse=_parse_range("int"), contains=_in_range, extremes=_int_extremes,
-    written=_range_written,
+    name="int", example="{int: [low, high]}", options=("log", "step"), parse=_parse_range("int"),
+    contains=_in_range, extremes=_int_extremes, written=_range_written,
     suggest=lambda trial, p: trial.suggest_int(p.key, p.low, p.high, log=p.log, step=p.step or 1),
     distribution=lambda p: (
         "IntDistribution", {"low": int(p.low), "high": int(p.high), "log": p.log, "step": p.step or 1}

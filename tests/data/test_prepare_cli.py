@@ -92,6 +92,7 @@ def _kill_when(command: list[str], ready) -> int:
     return process.wait()
 
 
+@pytest.mark.slow  # a real data.prepare, killed and run again
 @pytest.mark.parametrize("moment", ["writing the first split", "between splits"])
 def test_a_preparation_killed_mid_write_leaves_no_file_a_later_run_reads(tmp_path, data_dir, wheel, moment):
     """A real `python -m data.prepare` SIGKILLed while a split file is half-written, or after one split of three:

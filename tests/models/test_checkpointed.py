@@ -14,7 +14,7 @@ from models.truncated import lstm_loss_terms, sample_anchors
 from study.cost.bench import recomputed_bytes, saved_activation_bytes
 from study.run.config import ConfigError, load_config
 from tests.models.conftest import CLASSES, SEQ_LEN, TINY_AUX, TINY_TRAIN, VOCAB, tiny_model
-from tests.models.test_memory import _peaks
+from tests.models.peaks import peaks
 
 FULL = dataclasses.replace(TINY_TRAIN, truncation=None)
 LENGTHS = torch.tensor([12, 5, 9, 3, 10])  # right-padded rows ending in different chunks
@@ -100,9 +100,10 @@ def test_checkpointed_saved_activations_grow_like_the_square_root_of_the_length(
     assert full * 32 / 1024 < checkpointed < 0.15 * full, (full, checkpointed)
 
 
+@pytest.mark.slow  # two fresh-process measurements at 8,192 steps
 def test_checkpointed_training_peak_stays_far_below_full_bptt_at_8k_steps():
     """The resident set, not the count of saved tensors: recomputed chunks really are freed one at a time."""
-    full, checkpointed = _peaks("lstm", 8192, None)["train"], _peaks("lstm", 8192, None, "sqrt")["train"]
+    full, checkpointed = peaks("lstm", 8192, None)["train"], peaks("lstm", 8192, None, "sqrt")["train"]
     assert full > 50 and checkpointed < 0.3 * full, (full, checkpointed)
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from study.results.table import ResultsTable
-from tests.tuning.test_sweep import _free_port
+from tests.helpers import free_port
 from tuning.mlflow_sync import MlflowSync, lacking
 from tuning.tracking import Tracker
 
 
 def _describe(trial_id: str, params: dict) -> dict:
-    return {"command": f"train {trial_id}", "config_path": "", "summary": "lstm", "config": dict(params), "tags": {}}
+    return {"command": f"train {trial_id}", "config_path": "", "run_name": f"{trial_id} lstm", "config": dict(params),
+            "tags": {}}  # fmt: skip
 
 
 def _table(tmp_path: Path, trials: dict[str, int]) -> ResultsTable:
@@ -58,7 +59,7 @@ def test_a_run_mlflow_refuses_is_left_in_the_table_and_the_other_rows_go_on(tmp_
 
 def test_what_a_store_that_is_down_misses_is_sent_for_every_row_once_it_answers(tmp_path, capsys):
     table = _table(tmp_path, {"a": 2, "b": 2})
-    sync = MlflowSync(Tracker(f"http://127.0.0.1:{_free_port()}", "exp", "sweep-1"), _describe)
+    sync = MlflowSync(Tracker(f"http://127.0.0.1:{free_port()}", "exp", "sweep-1"), _describe)
     assert not sync.send(table, ["a"]) and sync.down_since is not None
     assert "did not answer" in capsys.readouterr().out
     assert not sync.send(table, ["a"])  # backing off: not even tried

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import ray.train
 
 from data import default_data_dir
 from data.config import DataConfig
@@ -18,6 +19,8 @@ from models.checkpoint import load_checkpoint
 from study.run.config import RunConfig
 from study.run.runner import run_config
 from study.train import main as train_main
+from tests.helpers import cmdline
+from tuning.cluster import node_process_ids
 from tuning.ray_train import WorkerConfig, run_distributed
 
 pytestmark = pytest.mark.slow
@@ -49,46 +52,73 @@ def test_two_workers_on_two_nodes_match_one_worker_with_the_same_global_batch(ra
         assert abs(two[key] - one[key]) <= 2 / 256, key  # at most a couple of borderline examples flip
 
 
-def _worker_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if b"RayTrainWorker" in (entry / "cmdline").read_bytes():
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+class RegisteredCheckpoints(ray.train.UserCallback):
+    """Leaves `epoch_N` in `directory` once the Train controller has registered epoch N's checkpoint.
+
+    Ray calls `after_report` in the controller after its checkpoint manager registered the report's checkpoint,
+    so a worker group that fails after the file appears is replaced from that checkpoint (or a later one).
+    Defined at module level: the controller actor imports it as tests.tuning.test_ray_train.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = str(directory)
+
+    def after_report(self, run_context, metrics, checkpoint) -> None:
+        if checkpoint is not None:
+            (Path(self.directory) / f"epoch_{metrics[0]['epoch']}").touch()
+
+
+def _registered(directory: Path) -> int:
+    """The latest epoch whose checkpoint the controller has registered (0: none yet)."""
+    return max((int(p.name.removeprefix("epoch_")) for p in directory.glob("epoch_*")), default=0)
+
+
+def _train_workers(cluster) -> set[int]:
+    """Ray Train worker processes of this test's cluster: descendants of its nodes' processes, never another
+    process on the machine (another session's cluster, say)."""
+    pids = {pid for node in cluster.list_all_nodes() for pid in node_process_ids(node)}
+    return {pid for pid in pids if b"RayTrainWorker" in cmdline(pid)}
 
 
 def test_a_killed_worker_is_replaced_and_training_resumes_from_the_latest_checkpoint(ray_cluster, tmp_path):
     cfg = _config("r_lstm", epochs=5, seq_len=300, limit_train=4096)  # epochs of about 2 s
-    run_dir = tmp_path / "fault"
-    seen: dict[str, int] = {}
+    registered = tmp_path / "registered"
+    registered.mkdir()
+    earlier = _train_workers(ray_cluster)  # an earlier test's workers, should any still be exiting: not this run's
+    finished = threading.Event()
+    seen: dict[str, object] = {}
 
-    def latest_checkpoint() -> int:  # Ray keeps the two newest: count by name, not by folder
-        return max((int(p.name.removeprefix("epoch_")) for p in run_dir.glob("epoch_*")), default=0)
-
-    def kill_during_epoch_three() -> None:
+    def kill_a_worker_once_epoch_two_is_registered() -> None:
         deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            if latest_checkpoint() >= 2 and _worker_pids():
-                time.sleep(1.0)  # into epoch 3, after the controller registered checkpoint 2
-                seen["checkpoint_at_kill"] = latest_checkpoint()
-                os.kill(max(_worker_pids()), signal.SIGKILL)  # the newest worker process: this run's
+        while time.monotonic() < deadline and not finished.is_set():
+            if _registered(registered) >= 2:
+                ours = sorted(_train_workers(ray_cluster) - earlier)
+                if not ours:
+                    seen["error"] = "epoch 2 was registered, but no RayTrainWorker process of this run was found"
+                    return
+                seen["registered_at_kill"] = _registered(registered)
+                os.kill(ours[0], signal.SIGKILL)
+                seen["killed"] = ours[0]
                 return
-            time.sleep(0.05)
+            time.sleep(0.02)  # polling the marker, not timing the epoch
+        ended = finished.is_set()
+        seen["error"] = f"epoch 2 was not registered {'before the run ended' if ended else 'within 300 s'}: no kill"
 
-    killer = threading.Thread(target=kill_during_epoch_three)
+    killer = threading.Thread(target=kill_a_worker_once_epoch_two_is_registered)
     killer.start()
-    final = run_distributed(cfg, name="fault", storage=str(tmp_path), workers=2, max_failures=2)
-    killer.join()
-    assert seen, "no worker was killed"
+    try:
+        final = run_distributed(cfg, name="fault", storage=str(tmp_path), workers=2, max_failures=2,
+                                callbacks=[RegisteredCheckpoints(registered)])  # fmt: skip
+    finally:
+        finished.set()
+        killer.join()
+    assert "killed" in seen, seen.get("error")
+    assert seen["registered_at_kill"] < 5, "the kill came after the last epoch: nothing was left to resume"
     assert final["epoch"] == 5 and "test_accuracy" in final
-    # The replacement group started from a checkpoint taken after the kill was armed, and lost at most the
-    # epoch in progress: no finished epoch was computed twice.
+    # A replacement group ran (a first group reports 0), from the checkpoint registered before the kill or a later
+    # one: no epoch whose checkpoint had been registered was computed twice.
     assert final["resumed_from_epoch"] >= 2
-    assert final["resumed_from_epoch"] >= seen["checkpoint_at_kill"] - 1
+    assert final["resumed_from_epoch"] >= seen["registered_at_kill"]
 
 
 def test_cli_runs_two_workers(ray_cluster, tmp_path, capsys):

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from study.results.table import ResultsTable
 from study.spec.parse import parse_study
-from tests.study.test_spec import VALID
+from tests.study.spec.samples import VALID
 from tuning.recorder import SweepRecorder
 from tuning.tracking import Tracker
 from tuning.tune_sweep import SweepSearch

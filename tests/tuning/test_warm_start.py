@@ -79,8 +79,8 @@ def test_a_source_sharing_nothing_or_optimising_the_other_way_is_refused(tmp_pat
 
 
 def test_a_source_measured_on_another_fixed_config_is_named_with_its_differences(tmp_path):
-    from study.results.sweep_dir import SweepInfo
     from study.driver.setup import fixed_differences
+    from study.results.sweep_dir import SweepInfo
 
     study = parse_study(SPEC)
     longer = {**SPEC, "base": {**SPEC["base"], "train": {**SPEC["base"]["train"], "epochs": 4}}}

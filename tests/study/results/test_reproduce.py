@@ -9,11 +9,11 @@ import pytest
 import yaml
 
 from data import default_data_dir
-from study.run.config import flatten, load_config
-from study.results.export import export
 from study.reproduce import main
-from study.run.runner import run_config
+from study.results.export import export
 from study.results.sweep_dir import SweepInfo
+from study.run.config import flatten, load_config
+from study.run.runner import run_config
 
 SETTINGS = [
     "data.name=synthetic", "data.seq_len=40", "data.limit_train=256", "data.limit_eval=128", "model.kind=lstm",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 
 import pytest
 import torch
@@ -13,9 +12,10 @@ import yaml
 from data import default_data_dir
 from models.checkpoint import load_checkpoint
 from study.run.config import load_config
+from study.spec.files import CONFIGS_DIR
 from study.train import main
 
-QUICKSTART = Path(__file__).parents[2] / "study" / "configs" / "quickstart.yaml"
+QUICKSTART = CONFIGS_DIR / "quickstart.yaml"
 METRICS = {
     "test_accuracy",
     "val_accuracy",

@@ -13,32 +13,12 @@ import yaml
 
 from models import MODELS
 from models.loop import fit
-from study.run.config import ConfigError, flatten
 from study.reporting.paper import method_of
+from study.run.config import ConfigError, flatten
 from study.spec.definition import EPOCH_METRICS, SpecError
 from study.spec.files import SPECS_DIR, read_spec
 from study.spec.parse import load_study, parse_study
-
-VALID = {
-    "name": "check",
-    "base": {"model": {"kind": "r_lstm"}, "aux": {"segment_len": 100, "truncation": 50, "pretrain_epochs": 0},
-             "train": {"epochs": 4, "truncation": 50}, "data": {"name": "mnist", "image_size": 14}},
-    "space": {
-        "scientific": {"model.kind": {"choice": ["lstm", "r_lstm", "p_lstm", "transformer"]}},
-        "nuisance": {
-            "aux.weight": {"float": [0.1, 3.0], "log": True},
-            "aux.segment_len": {"int": [25, 150]},
-            "aux.truncation": {"int": [10, 196]},
-            "aux.anchors": {"int": [1, 4]},
-            "train.truncation": {"int": [25, 196]},
-            "train.lr": {"float": [1e-4, 1e-2], "log": True},
-        },
-        "fixed": {"data.limit_train": 512},
-    },
-    "objective": {"metric": "val/accuracy", "mode": "max"},
-    "trials": 6,
-    "concurrency": 2,
-}  # fmt: skip
+from tests.study.spec.samples import VALID
 
 
 def _with(path: str, value) -> dict:

@@ -20,7 +20,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
-from tests.tuning.test_sweep import _results, _runs, _sweep
+from tests.e2e.helpers import results, runs, sweep
+from tests.helpers import cmdline
 from tuning.sockets import descendants
 
 pytestmark = pytest.mark.slow
@@ -43,7 +44,7 @@ def _start(cwd: Path, cluster, *args: str) -> subprocess.Popen:
 
 
 def _children(tmp_path: Path, experiment: str) -> list:
-    return _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", experiment)[1]
+    return runs(f"sqlite:///{tmp_path / 'mlflow.db'}", experiment)[1]
 
 
 def _optuna(sweep_dir: Path, name: str) -> list:
@@ -61,11 +62,11 @@ def test_trials_out_of_memory_fail_with_the_reason_once_and_the_sweep_goes_on(ra
         tmp_path, "oom", space={"scientific": {"model.d_hidden": {"choice": [IMPOSSIBLE, 768, 128]}}, "fixed": FIXED},
         points={"grid": ["model.d_hidden"]}, concurrency=3,
     )  # fmt: skip
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "oom", "--memory-budget-mb", "250",
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "oom", "--memory-budget-mb", "250",
                     "--memory-model", str(tmp_path / "model.json"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     sweep_dir = tmp_path / "sweeps" / "oom"
-    rows = {r["params"]["model.d_hidden"]: r for r in _results(sweep_dir)}
+    rows = {r["params"]["model.d_hidden"]: r for r in results(sweep_dir)}
     assert sorted(rows) == [128, 768, IMPOSSIBLE]
 
     # The allocation that cannot succeed: failed with the allocator's message and the fix, before any epoch.
@@ -103,14 +104,7 @@ def test_trials_out_of_memory_fail_with_the_reason_once_and_the_sweep_goes_on(ra
 def _descendants(title: bytes) -> list[int]:
     """Processes of this session's cluster (descendants of this process: other sessions on the machine have their
     own) whose title holds `title`, e.g. b"RayTrainWorker"."""
-    return [pid for pid in descendants([os.getpid()])[1:] if title in _cmdline(pid)]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
+    return [pid for pid in descendants([os.getpid()])[1:] if title in cmdline(pid)]
 
 
 def test_a_killed_worker_of_a_multi_worker_trial_resumes_from_its_last_checkpoint(ray_cluster, tmp_path):
@@ -124,7 +118,7 @@ def test_a_killed_worker_of_a_multi_worker_trial_resumes_from_its_last_checkpoin
     deadline, killed = time.monotonic() + 240, None
     try:
         while time.monotonic() < deadline and killed is None:  # once the trial has reported an epoch
-            rows = _results(sweep_dir)
+            rows = results(sweep_dir)
             workers = _descendants(b"RayTrainWorker")
             if rows and rows[0]["status"] == "RUNNING" and 1 <= len(rows[0]["history"]) < 3 and len(workers) == 2:
                 killed = (max(workers), len(rows[0]["history"]))
@@ -136,7 +130,7 @@ def test_a_killed_worker_of_a_multi_worker_trial_resumes_from_its_last_checkpoin
     finally:
         driver.kill()  # a no-op once it has exited
 
-    (row,) = _results(sweep_dir)
+    (row,) = results(sweep_dir)
     assert row["status"] == "COMPLETE" and row["metrics"]["workers"] == 2
     assert [h["epoch"] for h in row["history"]] == [1, 2, 3, 4]  # every epoch recorded once
     # The replacement worker group continued from the last checkpoint, not from the start: at most the epoch in
@@ -155,7 +149,7 @@ def _settled(sweep_dir: Path, quiet: float = 2.0, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        rows = _results(sweep_dir)
+        rows = results(sweep_dir)
         if rows and rows[0].get("checkpoint") != last:
             last, since = rows[0].get("checkpoint"), time.monotonic()
         elif rows and time.monotonic() - since >= quiet:
@@ -175,7 +169,7 @@ def test_a_restored_trial_whose_latest_checkpoint_is_damaged_resumes_from_the_on
     deadline, damaged = time.monotonic() + 240, None
     try:
         while time.monotonic() < deadline and damaged is None:  # once Tune registered the trial's second checkpoint
-            rows = _results(sweep_dir)
+            rows = results(sweep_dir)
             trials = _descendants(b"ImplicitFunc")
             if rows and rows[0]["status"] == "RUNNING" and rows[0].get("checkpoint", "").endswith("_000001") and trials:
                 os.kill(trials[0], signal.SIGSTOP)  # frozen: it writes and reports no checkpoint from here on
@@ -196,7 +190,7 @@ def test_a_restored_trial_whose_latest_checkpoint_is_damaged_resumes_from_the_on
     finally:
         driver.kill()
 
-    (row,) = _results(sweep_dir)
+    (row,) = results(sweep_dir)
     assert row["status"] == "COMPLETE" and [h["epoch"] for h in row["history"]] == [1, 2, 3, 4, 5]
     assert row["metrics"]["resumed_from_epoch"] == damaged[1] - 1  # the checkpoint before the damaged one
     printed = (tmp_path / "driver.log").read_text()

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from study.results.ranking import pareto_front, rank
-
 from study.results.table import ResultsTable, load_rows
 
 

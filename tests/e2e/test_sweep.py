@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,60 +15,23 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from mlflow.tracking import MlflowClient
 
-from study.run.config import load_config
 from study.export import main as export_main
 from study.report import main as report_main
+from study.run.config import load_config
 from study.train import main as train_main
+from tests.e2e.helpers import TINY, optuna_states, results, runs, sweep, write_spec
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
-
-TINY = {
-    "base": "quickstart.yaml",
-    "space": {
-        "scientific": {"model.kind": {"choice": ["lstm", "r_lstm"]}},
-        "nuisance": {"train.lr": {"float": [1.0e-3, 1.0e-2], "log": True}},
-        "fixed": {"train.epochs": 3, "data.limit_train": 512, "data.limit_eval": 256, "aux.segment_len": 20},
-    },
-    "scheduler": {"kind": "fifo"},
-    "concurrency": 2,
-}
-
-
-def _sweep(cwd: Path, cluster, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "study.sweep", "--address", cluster.address, *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
-
-
-def _spec(tmp_path: Path, name: str, **changes) -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"name": name, **TINY, **changes}))
-    return path
-
-
-def _runs(uri: str, experiment: str) -> tuple[list, list]:
-    client = MlflowClient(uri)
-    found = client.get_experiment_by_name(experiment)
-    runs = client.search_runs([found.experiment_id], max_results=100)
-    parents = [r for r in runs if r.data.tags.get("auxlstm.role") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("auxlstm.role") == "trial"]
-    return parents, children
-
-
-def _optuna_states(sweep_dir: Path, name: str) -> list[str]:
-    study = optuna.load_study(study_name=name, storage=f"sqlite:///{sweep_dir / 'optuna.db'}")
-    return [t.state.name for t in study.trials]
 
 
 @pytest.fixture(scope="module")
 def smoke(ray_cluster, tmp_path_factory):
     """The default study's smoke sweep (3 trials: r-LSTM, LSTM and p-LSTM), logged to SQLite."""
     cwd = tmp_path_factory.mktemp("smoke")
-    result = _sweep(cwd, ray_cluster, "--smoke-test", "--name", "smoke")
+    result = sweep(cwd, ray_cluster, "--smoke-test", "--name", "smoke")
     assert result.returncode == 0, result.stderr[-3000:]
     return cwd, result
 
@@ -80,7 +42,7 @@ def test_smoke_sweep_logs_one_parent_and_three_nested_children_to_sqlite(smoke):
     assert f"mlflow ui --backend-store-uri {uri}" in result.stdout
     assert "best trial" in result.stdout and "exports:" in result.stdout
     assert f"report: python -m study.report --sweep {cwd / 'sweeps' / 'smoke'}" in result.stdout
-    parents, children = _runs(uri, "auxlstm-default")
+    parents, children = runs(uri, "auxlstm-default")
     assert len(parents) == 1 and len(children) == 3
     parent = parents[0]
     client = MlflowClient(uri)
@@ -102,7 +64,7 @@ def test_smoke_sweep_logs_one_parent_and_three_nested_children_to_sqlite(smoke):
         assert {"config.yaml", "history.json", "metrics.json"} <= artifacts
     assert kinds == {"lstm", "r_lstm", "p_lstm"}  # the spec's three first points
     sweep_dir = cwd / "sweeps" / "smoke"
-    assert _optuna_states(sweep_dir, "smoke") == ["COMPLETE"] * 3
+    assert optuna_states(sweep_dir, "smoke") == ["COMPLETE"] * 3
     rows = json.loads((sweep_dir / "results.json").read_text())
     assert [r["status"] for r in rows] == ["COMPLETE"] * 3
     assert {r["mlflow_run_id"] for r in rows} == {c.info.run_id for c in children}
@@ -138,22 +100,17 @@ def test_the_report_of_a_real_sweep_lists_its_trials_and_lands_in_the_parent_run
     assert f"| {best['trial_id']} |" in report.split("## Best configurations")[1].splitlines()[4]  # ranked first
     assert {"r-LSTM Truncate50", "LSTM Truncate50", "p-LSTM Truncate50"} <= {c.strip() for c in report.split("|")}
     assert (sweep_dir / "report" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
-    parents, _ = _runs(f"sqlite:///{cwd / 'mlflow.db'}", "auxlstm-default")
+    parents, _ = runs(f"sqlite:///{cwd / 'mlflow.db'}", "auxlstm-default")
     client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")
     logged = {a.path for a in client.list_artifacts(parents[0].info.run_id, "report")}
     assert {"report/report.md", "report/learning_curves.png"} <= logged
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_an_unreachable_tracking_server_fails_fast_naming_it(ray_cluster, tmp_path):
-    uri = f"http://127.0.0.1:{_free_port()}"
+    uri = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    result = _sweep(tmp_path, ray_cluster, "--study", str(_spec(tmp_path, "nowhere")), "--tracking-uri", uri)
+    result = sweep(tmp_path, ray_cluster, "--study", str(write_spec(tmp_path, "nowhere")), "--tracking-uri", uri)
     assert result.returncode == 1 and uri in result.stderr
     assert time.monotonic() - started < 10 + 5  # 10 s, plus the interpreter's start-up and imports
     assert not (tmp_path / "sweeps").exists()
@@ -161,9 +118,10 @@ def test_an_unreachable_tracking_server_fails_fast_naming_it(ray_cluster, tmp_pa
 
 @pytest.mark.parametrize("cli", ["study.sweep", "study.train"])
 def test_an_unreachable_ray_address_fails_within_30_s_naming_it(cli, tmp_path):
-    address = f"127.0.0.1:{_free_port()}"
+    address = f"127.0.0.1:{free_port()}"
     args = ["--address", address, "--smoke-test"]
-    args += ["--study", str(_spec(tmp_path, "noray"))] if cli == "study.sweep" else ["--workers", "2", "--out", "run"]
+    study = ["--study", str(write_spec(tmp_path, "noray"))]
+    args += study if cli == "study.sweep" else ["--workers", "2", "--out", "run"]
     started = time.monotonic()
     result = subprocess.run([sys.executable, "-m", cli, *args], cwd=tmp_path, capture_output=True, text=True,
                             timeout=120)  # fmt: skip
@@ -172,15 +130,9 @@ def test_an_unreachable_ray_address_fails_within_30_s_naming_it(cli, tmp_path):
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
 
 
-def _results(sweep_dir: Path) -> list[dict]:
-    try:
-        return json.loads((sweep_dir / "results.json").read_text())
-    except (OSError, ValueError):
-        return []
-
 
 def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_cluster, tmp_path):
-    spec = _spec(tmp_path, "killed", trials=5)
+    spec = write_spec(tmp_path, "killed", trials=5)
     sweep_dir = tmp_path / "sweeps" / "k"
     driver = subprocess.Popen(
         [sys.executable, "-m", "study.sweep", "--address", ray_cluster.address, "--study", str(spec), "--name", "k"],
@@ -188,7 +140,7 @@ def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_clust
     )  # fmt: skip
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:  # kill once a trial finished and another is part-way through
-        rows = _results(sweep_dir)
+        rows = results(sweep_dir)
         if any(r["status"] == "COMPLETE" for r in rows) and any(
             r["status"] == "RUNNING" and 0 < len(r["history"]) < 3 for r in rows
         ):
@@ -197,12 +149,12 @@ def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_clust
         time.sleep(0.1)
     driver.send_signal(signal.SIGKILL)
     driver.wait()
-    before = {r["trial_id"]: r for r in _results(sweep_dir)}
+    before = {r["trial_id"]: r for r in results(sweep_dir)}
     assert 2 <= len(before) < 5
 
-    result = _sweep(tmp_path, ray_cluster, "--name", "k", "--resume")
+    result = sweep(tmp_path, ray_cluster, "--name", "k", "--resume")
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = _results(sweep_dir)
+    rows = results(sweep_dir)
     assert len(rows) == 5 and all(r["status"] == "COMPLETE" for r in rows)
     for row in rows:
         assert [h["epoch"] for h in row["history"]] == [1, 2, 3]  # each epoch recorded once
@@ -216,8 +168,8 @@ def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_clust
             # between a report and the saved sweep state), not retrained from the start. A trial that had
             # reported its last epoch replays it, and the table keeps the first report.
             assert row["metrics"]["resumed_from_epoch"] >= done - 1
-    assert _optuna_states(sweep_dir, "k") == ["COMPLETE"] * 5
-    parents, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-killed")
+    assert optuna_states(sweep_dir, "k") == ["COMPLETE"] * 5
+    parents, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-killed")
     assert len(parents) == 1 and len(children) == 5
     assert {c.data.tags["auxlstm.trial_id"] for c in children} == {r["trial_id"] for r in rows}
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -226,15 +178,15 @@ def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_clust
 
 
 def test_a_nan_trial_fails_with_its_reason_and_the_sweep_goes_on(ray_cluster, tmp_path):
-    spec = _spec(
+    spec = write_spec(
         tmp_path, "diverging", trials=3,
         space={"nuisance": {"train.lr": {"choice": [0.003, 1.0e30]}},
                "fixed": {**TINY["space"]["fixed"], "model.kind": "lstm"}},
         points=[{"train.lr": 1.0e30}, {"train.lr": 0.003}],
     )  # fmt: skip
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "nan")
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "nan")
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = _results(tmp_path / "sweeps" / "nan")
+    rows = results(tmp_path / "sweeps" / "nan")
     by_lr = {}
     for row in rows:
         by_lr.setdefault(row["params"]["train.lr"], []).append(row)
@@ -243,20 +195,20 @@ def test_a_nan_trial_fails_with_its_reason_and_the_sweep_goes_on(ray_cluster, tm
     states = optuna.load_study(study_name="nan", storage=f"sqlite:///{tmp_path / 'sweeps' / 'nan' / 'optuna.db'}")
     for trial in states.trials:
         assert trial.state.name == ("FAIL" if trial.params["train.lr"] == 1.0e30 else "COMPLETE")
-    _, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-diverging")
+    _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-diverging")
     failed = [c for c in children if c.info.status == "FAILED"]
     assert len(failed) == len(by_lr[1.0e30]) and "nan" in failed[0].data.tags["auxlstm.reason"]
 
 
 def test_searched_worker_counts_each_run_their_own_trial_and_the_report_compares_them(ray_cluster, tmp_path):
-    spec = _spec(
+    spec = write_spec(
         tmp_path, "workers", resources={"cpus": 1}, points={"grid": ["resources.workers"]},
         space={"scientific": {"resources.workers": {"choice": [1, 2]}},
                "fixed": {**TINY["space"]["fixed"], "model.kind": "lstm", "train.epochs": 2}},
     )  # fmt: skip
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "w2")
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "w2")
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = sorted(_results(tmp_path / "sweeps" / "w2"), key=lambda r: r["params"]["resources.workers"])
+    rows = sorted(results(tmp_path / "sweeps" / "w2"), key=lambda r: r["params"]["resources.workers"])
     assert [r["status"] for r in rows] == ["COMPLETE", "COMPLETE"]
     assert "workers" not in rows[0]["metrics"] and rows[1]["metrics"]["workers"] == 2  # ran on Ray Train workers
     assert [h["epoch"] for h in rows[1]["history"]] == [1, 2] and "test_accuracy" in rows[1]["metrics"]
@@ -268,8 +220,8 @@ def test_searched_worker_counts_each_run_their_own_trial_and_the_report_compares
 
 def test_a_multi_objective_sweep_reports_its_pareto_set(ray_cluster, tmp_path):
     objectives = [{"metric": "val/accuracy", "mode": "max"}, {"metric": "epoch_seconds", "mode": "min"}]
-    spec = _spec(tmp_path, "pareto", trials=3, objectives=objectives)
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "mo")
+    spec = write_spec(tmp_path, "pareto", trials=3, objectives=objectives)
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "mo")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Pareto set (val/accuracy max, epoch_seconds min)" in result.stdout
     sweep_dir = tmp_path / "sweeps" / "mo"
@@ -282,12 +234,12 @@ def test_a_multi_objective_sweep_reports_its_pareto_set(ray_cluster, tmp_path):
 
 
 def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_starts_from_it(ray_cluster, tmp_path):
-    spec = _spec(tmp_path, "seeded", trials=2, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
+    spec = write_spec(tmp_path, "seeded", trials=2, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
                  "train.epochs": 1}})  # fmt: skip
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "seeded", "--seeds", "2", "--top-k", "1")
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "seeded", "--seeds", "2", "--top-k", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     sweep_dir = tmp_path / "sweeps" / "seeded"
-    rows = _results(sweep_dir)
+    rows = results(sweep_dir)
     originals = [r for r in rows if "seed_of" not in r["params"]]
     (rerun,) = [r for r in rows if "seed_of" in r["params"]]
     best = max(originals, key=lambda r: r["metrics"]["val/accuracy"])
@@ -295,7 +247,7 @@ def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_st
     assert rerun["config"]["train.seed"] == best["config"]["train.seed"] + 1
     assert {k: v for k, v in rerun["config"].items() if k != "train.seed"} == {
         k: v for k, v in best["config"].items() if k != "train.seed"}  # fmt: skip
-    _, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-seeded")
+    _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-seeded")
     assert len(children) == 3
     assert [c.data.tags.get("auxlstm.seed_of") for c in children].count(best["trial_id"]) == 1
     assert "seed-robust ranking by the one-sided 95 % lower bound of val/accuracy" in result.stdout
@@ -306,14 +258,14 @@ def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_st
     assert top["mean"] == pytest.approx(sum(values) / 2) and top["bound"] <= top["mean"]
 
     # The same for the finished sweep: one more seed for its best configuration.
-    result = _sweep(tmp_path, ray_cluster, "--name", "seeded", "--seeds", "3", "--top-k", "1")
+    result = sweep(tmp_path, ray_cluster, "--name", "seeded", "--seeds", "3", "--top-k", "1")
     assert result.returncode == 0, result.stderr[-3000:]
-    reruns = [r for r in _results(sweep_dir) if "seed_of" in r["params"]]
-    assert sorted(r["config"]["train.seed"] for r in reruns) == [1, 2] and len(_results(sweep_dir)) == 4
+    reruns = [r for r in results(sweep_dir) if "seed_of" in r["params"]]
+    assert sorted(r["config"]["train.seed"] for r in reruns) == [1, 2] and len(results(sweep_dir)) == 4
     assert json.loads((sweep_dir / "export" / "summary.json").read_text())["top"][0]["seeds"] == 3
 
     # A new sweep warm-started from it: its Optuna study begins with the earlier finished trials.
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "warm", "--trials", "1",
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "warm", "--trials", "1",
                     "--warm-start", "seeded")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "warm start: 2 finished trial(s) of seeded fit this space; 0 do not" in result.stdout
@@ -322,7 +274,7 @@ def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_st
     added = [t for t in warm.trials if "warm_start_from" in t.user_attrs]
     assert sorted((t.params["train.lr"], t.value) for t in added) == sorted(
         (t.params["train.lr"], t.value) for t in earlier.trials)  # fmt: skip
-    assert len(warm.trials) == 3 and len(_results(tmp_path / "sweeps" / "warm")) == 1  # one trial of its own
+    assert len(warm.trials) == 3 and len(results(tmp_path / "sweeps" / "warm")) == 1  # one trial of its own
 
 
 def test_trials_predicted_over_the_memory_budget_are_pruned_before_they_start(ray_cluster, tmp_path):
@@ -330,12 +282,12 @@ def test_trials_predicted_over_the_memory_budget_are_pruned_before_they_start(ra
     peak = {"target": "peak_memory_mb", "device": "cpu", "names": ["supervised", "auxiliary", "decoder", "logits",
             "attention", "tokens"], "intercept": 10.0, "coef": [0, 0, 1e6, 0, 0, 0], "relative_error": 0.1, "runs": 9}
     (tmp_path / "model.json").write_text(json.dumps({"train": peak, "eval": None}))  # fmt: skip
-    spec = _spec(tmp_path, "budget", trials=3, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
+    spec = write_spec(tmp_path, "budget", trials=3, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
                  "train.epochs": 1}})  # fmt: skip
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "budget", "--memory-budget-mb", "500",
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "budget", "--memory-budget-mb", "500",
                     "--memory-model", str(tmp_path / "model.json"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = _results(tmp_path / "sweeps" / "budget")
+    rows = results(tmp_path / "sweeps" / "budget")
     pruned = [r for r in rows if r["status"] == "PRUNED"]
     ran = [r for r in rows if r["status"] != "PRUNED"]
     assert pruned and all(r["params"]["model.kind"] == "r_lstm" for r in pruned)
@@ -349,18 +301,18 @@ def test_trials_predicted_over_the_memory_budget_are_pruned_before_they_start(ra
     study = optuna.load_study(study_name="budget", storage=f"sqlite:///{tmp_path / 'sweeps/budget/optuna.db'}")
     states = [t for t in study.trials if t.state.name == "PRUNED"]
     assert len(states) == len(pruned) and all("over the memory budget" in t.user_attrs["pruned_reason"] for t in states)
-    _, children = _runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-budget")
+    _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-budget")
     killed = [c for c in children if c.info.status == "KILLED"]
     assert len(killed) == len(pruned) and all(c.data.tags["auxlstm.status"] == "PRUNED" for c in killed)
     assert f"{len(pruned)} pruned" in result.stdout
 
     # A study of exact points runs them and nothing else: a refused point is not replaced by a sampled one.
     points = [{"model.kind": "lstm", "train.lr": 0.003}, {"model.kind": "r_lstm", "train.lr": 0.003}]
-    spec = _spec(tmp_path, "exact", points=points, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
+    spec = write_spec(tmp_path, "exact", points=points, space={**TINY["space"], "fixed": {**TINY["space"]["fixed"],
                  "train.epochs": 1}})  # fmt: skip
-    result = _sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "exact", "--memory-budget-mb", "500",
+    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "exact", "--memory-budget-mb", "500",
                     "--memory-model", str(tmp_path / "model.json"))  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert sorted((r["params"]["model.kind"], r["status"]) for r in _results(tmp_path / "sweeps" / "exact")) == [
+    assert sorted((r["params"]["model.kind"], r["status"]) for r in results(tmp_path / "sweeps" / "exact")) == [
         ("lstm", "COMPLETE"), ("r_lstm", "PRUNED")]  # fmt: skip
     assert "unfinished" not in result.stdout and "pruned before it started: pruned-1" in result.stdout

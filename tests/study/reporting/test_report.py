@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from study.run.config import flatten, load_config
 from study.report import main
 from study.reporting.statistics import fit_power_law, mean_ci
+from study.run.config import flatten, load_config
 
 
 def _row(trial_id, status, overrides, *, test=None, val=0.5, peak=100.0, eval_peak=50.0, tps=1e5, reason=None,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from study.cost.fresh_process import in_fresh_process
-from study.run.config import flatten, load_config
 from study.cost.memory_model import TRAIN_FEATURES, MemoryModel, features, fit_peak
+from study.run.config import flatten, load_config
 
 
 def test_the_fit_recovers_known_coefficients_and_states_its_leave_one_out_error():

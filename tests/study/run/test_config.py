@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from study.run.config import ConfigError, RunConfig, config_from_dict, dump_yaml, load_config, parse_override
+from study.spec.files import CONFIGS_DIR
 
-CONFIGS = sorted((Path(__file__).parents[2] / "study" / "configs").glob("*.yaml"))
+CONFIGS = sorted(CONFIGS_DIR.glob("*.yaml"))
 
 
 def test_defaults_are_the_paper_settings():

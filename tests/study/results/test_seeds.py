@@ -49,26 +49,3 @@ def test_seed_points_bring_the_top_k_originals_to_n_seeds_and_skip_finished_re_r
         {"train.lr": 1e-3, "train.seed": 2, "seed_of": "b"},
     ]
     assert seed_points(rows, "val/accuracy", "max", top_k=2, seeds=1) == []
-
-
-def test_a_sweep_is_unfinished_while_requested_re_runs_have_not_ended_or_its_search_has_trials_left(tmp_path):
-    import json
-
-    from study.spec.parse import parse_study
-    from study.driver.phases import Unfinished, unfinished
-    from study.results.sweep_dir import SweepInfo
-    from tests.study.test_spec import VALID
-
-    study = parse_study({**VALID, "trials": 2})
-    sweep = SweepInfo(tmp_path, {"seeds": {"seeds": 3, "top_k": 1}})
-
-    def write(rows):
-        (tmp_path / "results.json").write_text(json.dumps(rows))
-
-    write([_row("a", 0.9, lr=1e-2)])
-    assert unfinished(study, sweep) == Unfinished(searches=1, reruns=0)  # the search has a trial left
-    (tmp_path / "search-ended.txt").write_text("50 suggestions in a row were refused")
-    assert unfinished(study, sweep) == Unfinished(searches=0, reruns=2)  # it gave up: done; the best now needs 2 re-runs
-    write([_row("a", 0.9, lr=1e-2), _row("a1", 0.8, seed=1, origin="a", lr=1e-2, status="FAILED"),
-           _row("a2", 0.8, seed=2, origin="a", lr=1e-2, status="RUNNING")])  # fmt: skip
-    assert unfinished(study, sweep) == Unfinished(searches=0, reruns=1)  # a failed re-run has ended; a running one has not

@@ -20,7 +20,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from study.report import main as report_main
-from tests.tuning.test_sweep import TINY, _free_port, _results, _runs, _spec, _sweep
+from tests.e2e.helpers import TINY, results, runs, sweep, write_spec
+from tests.helpers import free_port
 from tuning.sockets import beyond_loopback, descendants
 
 pytestmark = pytest.mark.slow
@@ -34,7 +35,7 @@ def _numeric(metrics: dict) -> dict:
 
 def _assert_mlflow_holds_the_table(uri: str, experiment: str, rows: list[dict]) -> None:
     """One child run per trial, and every numeric metric of every epoch in it exactly once."""
-    parents, children = _runs(uri, experiment)
+    parents, children = runs(uri, experiment)
     assert len(parents) == 1
     assert sorted(c.data.tags["auxlstm.trial_id"] for c in children) == sorted(r["trial_id"] for r in rows)
     client = MlflowClient(uri)
@@ -51,7 +52,7 @@ def interrupted(ray_cluster, tmp_path_factory):
     """Six trials, four at a time on the default SQLite store; Ctrl-C once a trial is part-way, then --resume."""
     cwd = tmp_path_factory.mktemp("interrupted")
     fixed = {**TINY["space"]["fixed"], "train.epochs": EPOCHS}
-    spec = _spec(cwd, "ctrlc", trials=6, concurrency=4, resources={"cpus": 1},
+    spec = write_spec(cwd, "ctrlc", trials=6, concurrency=4, resources={"cpus": 1},
                  space={**TINY["space"], "fixed": fixed})  # fmt: skip
     sweep_dir = cwd / "sweeps" / "c"
     # Its own session, as a terminal's foreground job: Ctrl-C reaches the driver's process group.
@@ -60,13 +61,13 @@ def interrupted(ray_cluster, tmp_path_factory):
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 240
-    while not any(r["status"] == "RUNNING" and 0 < len(r["history"]) < EPOCHS for r in _results(sweep_dir)):
+    while not any(r["status"] == "RUNNING" and 0 < len(r["history"]) < EPOCHS for r in results(sweep_dir)):
         assert driver.poll() is None and time.monotonic() < deadline, "the sweep ended before Ctrl-C"
         time.sleep(0.1)
     os.killpg(driver.pid, signal.SIGINT)
     stopped_output = driver.communicate(timeout=120)[0]
-    before = {r["trial_id"]: r for r in _results(sweep_dir)}
-    resumed = _sweep(cwd, ray_cluster, "--name", "c", "--resume")
+    before = {r["trial_id"]: r for r in results(sweep_dir)}
+    resumed = sweep(cwd, ray_cluster, "--name", "c", "--resume")
     return cwd, driver.returncode, stopped_output, before, resumed
 
 
@@ -76,7 +77,7 @@ def test_ctrl_c_stops_a_sweep_saying_how_to_resume_and_the_resume_finishes_it(in
     assert "python -m study.sweep --name c --sweeps-dir sweeps --resume" in output
     assert any(r["status"] == "RUNNING" for r in before.values())  # stopped part-way, not run to the end
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    rows = _results(cwd / "sweeps" / "c")
+    rows = results(cwd / "sweeps" / "c")
     assert len(rows) == 6 and all(r["status"] == "COMPLETE" for r in rows)
     for row in rows:
         assert [h["epoch"] for h in row["history"]] == list(range(1, EPOCHS + 1))
@@ -88,7 +89,7 @@ def test_ctrl_c_stops_a_sweep_saying_how_to_resume_and_the_resume_finishes_it(in
 def test_four_concurrent_trials_on_sqlite_lose_no_metric_and_never_lock(interrupted):
     cwd, _, output, _, resumed = interrupted
     assert "4 at a time" in output
-    rows = _results(cwd / "sweeps" / "c")
+    rows = results(cwd / "sweeps" / "c")
     running_at = [sum(r["started"] <= t < r["finished"] for r in rows) for t in (r["started"] for r in rows)]
     assert max(running_at) == 4  # four trials really ran at once
     for text in (output, resumed.stdout, resumed.stderr):
@@ -125,13 +126,13 @@ def served(ray_cluster, tmp_path_factory):
     """A sweep logging to a real MLflow server, which is SIGKILLed after the first epoch and restarted two
     epochs later. The tracking URI carries a password, and credential-like variables are planted."""
     cwd = tmp_path_factory.mktemp("served")
-    port = _free_port()
+    port = free_port()
     planted = {name: secrets.token_hex(12) for name in ("AUXLSTM_TEST_SECRET_TOKEN", "DB_PASSWORD", "MY_API_KEY")}
     password = secrets.token_hex(12)
     uri = f"http://alice:{password}@127.0.0.1:{port}"
     fixed = {**TINY["space"]["fixed"], "train.epochs": 8, "model.kind": "lstm"}
     # A credential pasted into the description (it becomes the parent run's note): masked like the rest.
-    spec = _spec(cwd, "served", trials=2, space={"nuisance": TINY["space"]["nuisance"], "fixed": fixed},
+    spec = write_spec(cwd, "served", trials=2, space={"nuisance": TINY["space"]["nuisance"], "fixed": fixed},
                  description=f"tried with token {planted['AUXLSTM_TEST_SECRET_TOKEN']}")  # fmt: skip
     sweep_dir = cwd / "sweeps" / "s"
     server = _start_server(cwd, port)
@@ -144,13 +145,13 @@ def served(ray_cluster, tmp_path_factory):
         deadline = time.monotonic() + 240
 
         def wait_for_epochs(count: int) -> None:
-            while max((len(r["history"]) for r in _results(sweep_dir)), default=0) < count:
+            while max((len(r["history"]) for r in results(sweep_dir)), default=0) < count:
                 assert driver.poll() is None and time.monotonic() < deadline, "the sweep ended too early"
                 time.sleep(0.1)
 
         wait_for_epochs(1)
         _stop(server, signal.SIGKILL)
-        killed_at = max(len(r["history"]) for r in _results(sweep_dir))
+        killed_at = max(len(r["history"]) for r in results(sweep_dir))
         wait_for_epochs(killed_at + 2)  # epochs reported while nothing answers
         server = _start_server(cwd, port)
         output = driver.communicate(timeout=240)[0]
@@ -166,7 +167,7 @@ def test_a_tracking_server_killed_mid_sweep_and_restarted_loses_no_metric_and_du
     assert code == 0, output[-3000:]
     # Sent by the running sweep once the server answered, or at its end if the restart took longer.
     assert "did not answer" in output and ("answers again" in output or "sent MLflow what it lacked" in output)
-    rows = _results(cwd / "sweeps" / "s")
+    rows = results(cwd / "sweeps" / "s")
     assert len(rows) == 2 and all(r["status"] == "COMPLETE" for r in rows)  # no trial crashed because of it
     _assert_mlflow_holds_the_table(uri, "auxlstm-served", rows)
     assert not (cwd / "mlflow.db").exists()  # nothing went to the default store
