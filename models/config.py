@@ -1,4 +1,4 @@
-"""Configuration owned by the model and the trainer; `study.config` composes it with the data config.
+"""Configuration owned by the model and the trainer; `study.run.config` composes it with the data config.
 
 Defaults follow `docs/method.md`: what the paper states, and the reading taken where it is silent. Every open
 question of the paper is an option here rather than a hard-coded guess.
@@ -7,12 +7,15 @@ question of the paper is an option here rather than a hard-coded guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NewType
+
+# A key of models.MODELS (the registry): the config tree checks it while it is built.
+ModelKind = NewType("ModelKind", str)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    kind: str = "r_lstm"  # a key of models.MODELS
+    kind: ModelKind = ModelKind("r_lstm")
     d_embed: int = 128  # token embedding [S]
     d_hidden: int = 128  # main LSTM units [S]
     d_ffn: int = 256  # classifier hidden width, "FFN (256, 256, N)" [S]; one hidden layer (docs/method.md Q10)

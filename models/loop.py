@@ -28,6 +28,7 @@ from models.collective import SINGLE_PROCESS, Collective
 from models.config import AuxConfig, TrainConfig
 from models.lstm import LSTMClassifier
 from models.metrics import PeakMemory, SumMetrics
+from models.registry import reads
 from models.truncated import LossTerms, Phase, lstm_loss_terms, sample_anchors, sample_segment_offsets
 
 # tokens (B, T) or (B, T, C) integer, labels (B,) int64, true lengths (B,) int64 or None (all T steps)
@@ -112,7 +113,7 @@ def compute_losses(
         )
         if valid is not None and not valid.any():
             anchors = None  # no example of this batch is long enough for a segment
-        elif model.kind == "r_lstm" and aux.segment_offset == "random":
+        elif reads(model.kind, "aux.segment_offset") and aux.segment_offset == "random":
             offsets = sample_segment_offsets(anchors, aux.segment_len, anchor_generator)
     module = loss_module if loss_module is not None else LossModule(model, train, aux)
     return module(tokens, labels, lengths, anchors, valid, offsets, phase)

@@ -29,6 +29,7 @@ from models.checkpointed import checkpointed_final_h, chunk_length
 from models.config import AuxConfig, TrainConfig
 from models.losses import aux_token_loss, total_loss
 from models.lstm import LSTMClassifier
+from models.registry import MODELS
 
 Phase = Literal["pretrain", "joint"]
 
@@ -41,25 +42,32 @@ class LossTerms:
     logits: torch.Tensor | None  # class logits (B, C) of the supervised loss, when it was computed
 
 
+def _reconstructs(kind: str) -> bool:
+    """Whether the kind's auxiliary loss reconstructs the segment before an anchor (r-LSTM), not predicts the one
+    after it (p-LSTM): what every window below depends on (`models.MODELS`)."""
+    return MODELS[kind].auxiliary == "reconstruct"
+
+
 def anchor_bounds(kind: str, seq_len: int, segment_len: int) -> tuple[int, int]:
     """Inclusive range of valid anchors: the L tokens before (r-LSTM) or after (p-LSTM) must exist."""
-    if kind == "r_lstm":
+    task = MODELS[kind].auxiliary if kind in MODELS else None
+    if task == "reconstruct":
         return segment_len, seq_len - 1
-    if kind == "p_lstm":
+    if task == "predict":
         return 0, seq_len - 1 - segment_len
     raise ValueError(f"model kind {kind!r} has no anchors")
 
 
 def auxiliary_window(kind: str, aux: AuxConfig) -> int:
     """Steps of the main LSTM that the auxiliary loss backpropagates into (the module docstring's W)."""
-    if kind == "r_lstm":
+    if _reconstructs(kind):
         return min(aux.truncation, aux.segment_len + 1)
     return min(aux.truncation, aux.segment_len - 1)
 
 
 def aux_window_cuts(kind: str, anchors: torch.Tensor, window: int) -> torch.Tensor:
     """Where each anchor's gradient window starts: the position whose detached state it starts from."""
-    if kind == "r_lstm":
+    if _reconstructs(kind):
         return anchors - window + 1
     return anchors + 1  # p-LSTM: the stop-gradient sits at s_a
 
@@ -83,7 +91,7 @@ def sample_anchors(
     if lengths is None:
         anchors = torch.randint(low, high + 1, (rows, aux.anchors), generator=generator)
         return anchors.expand(batch_size, -1), None
-    highs = lengths - 1 - (0 if kind == "r_lstm" else aux.segment_len)  # (B,) last valid anchor per example
+    highs = lengths - 1 - (0 if _reconstructs(kind) else aux.segment_len)  # (B,) last valid anchor per example
     valid = highs >= low
     if aux.anchor_sampling == "per_example":
         span = (highs - low + 1).clamp(min=1)
@@ -313,7 +321,7 @@ def lstm_loss_terms(
         n = flat_anchors.shape[0]
         anchor_rows = rows.repeat_interleave(anchors.shape[1])
         a = flat_anchors.to(device)
-        if model.kind == "r_lstm":
+        if _reconstructs(model.kind):
             ends = a if segment_offsets is None else a - segment_offsets.reshape(-1).to(device)
             aux_logits, targets = _reconstruction(
                 model, tokens, anchor_rows, a, ends, h0[-n:], c0[-n:], aux, aux_window

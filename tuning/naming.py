@@ -19,14 +19,17 @@ STATUS_TAG, REASON_TAG = "auxlstm.status", "auxlstm.reason"  # a trial's end, as
 
 
 def experiment_name(study: str) -> str:
+    """The experiment of every sweep of a study."""
     return f"auxlstm-{study}"
 
 
 def sweep_run_name(sweep: str) -> str:
+    """The sweep's parent run: named as the sweep."""
     return sweep
 
 
 def trial_run_name(trial_id: str, params: Mapping[str, Any]) -> str:
+    """A trial's run: its id, then its searched values (sortable by trial id)."""
     return f"{trial_id} {trial_summary(params)}"
 
 

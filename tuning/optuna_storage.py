@@ -8,4 +8,5 @@ OPTUNA_DB = "optuna.db"
 
 
 def storage_url(sweep_dir: Path) -> str:
+    """The SQLite URL of the sweep's Optuna storage, absolute (trials run in other directories)."""
     return f"sqlite:///{(Path(sweep_dir) / OPTUNA_DB).resolve()}"

@@ -92,7 +92,11 @@ class Tracker:
             run_id = run.info.run_id
         else:
             self.client.update_run(run_id, status="RUNNING")
-        self._log_params(run_id, params)  # again when found: a driver may have died between creating and this
+            # Only what it lacks: a driver may have died between creating it and this, and MLflow refuses a param
+            # whose value changed (a sweep started by an older version wrote its own forms).
+            held = self.client.get_run(run_id).data.params
+            params = {k: v for k, v in params.items() if k not in held}
+        self._log_params(run_id, params)
         return run_id
 
     def child(self, trial_id: str, name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:

@@ -298,6 +298,7 @@ def _searcher(plan: SweepPlan) -> OptunaSearch | None:
 
 
 def scheduler_for(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
+    """ASHA on the first objective, keyed on supervised epochs (pretraining epochs have nothing to compare), or FIFO."""
     if plan.scheduler == "fifo" or plan.fixed:
         return FIFOScheduler()
     metric, mode = plan.objectives[0]
@@ -328,6 +329,18 @@ def experiment_path(plan: SweepPlan) -> str:
     return f"{plan.storage.rstrip('/')}/{plan.name}"
 
 
+def _restored_tuner(path: str, plan: SweepPlan) -> tune.Tuner:
+    """Tune's saved sweep, to continue. Its state is pickled, and names the classes of the code that saved it (the
+    search space, the trial job): a sweep saved by another version of the project is refused, saying so."""
+    try:
+        return tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False)
+    except (ModuleNotFoundError, AttributeError) as err:
+        raise SweepError(
+            f"Tune's saved state in {path} was written by another version of the project ({err}); resume the sweep "
+            "with the version that started it (its commit is `git_commit` in the sweep's sweep.json)"
+        ) from err
+
+
 def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool = True) -> None:
     """Run (or, with `resume`, continue) the sweep; trials' results reach the results table and MLflow."""
     # Save the sweep state after every controller step, so a killed driver loses no started trial.
@@ -351,7 +364,7 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     if resume and "://" not in path and repair(Path(path), plan.sweep_dir / BACKUP):
         print("sweep: Tune's saved state was damaged (the driver died while writing it); using the last complete copy")
     if resume and tune.Tuner.can_restore(path):
-        tuner = tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False)
+        tuner = _restored_tuner(path, plan)
     else:
         if resume and not plan.fixed:
             # The driver died before Tune saved anything: start again, without enqueuing the points twice.

@@ -55,7 +55,7 @@ def _misfit(space: Any, params: dict[str, Any]) -> tuple[str | None, dict[str, A
     for param in space.ordered():
         if param.key not in kept and space.applies(param, kept):
             return f"it has no value for {param.key}", {}
-    return None, kept
+    return None, space.restrict(kept)  # values for keys that do not apply here (another kind's) are left out
 
 
 def collect(space: Any, sources: list[tuple[str, Path]], directions: list[str]) -> WarmStart:

@@ -238,5 +238,6 @@ DEFAULTS = Path(__file__).parents[1] / "memory_models"  # DEVICE.json: fitted to
 
 
 def default_model(device: str) -> Path:
+    """The shipped memory model of a device type: study/memory_models/DEVICE.json."""
     return DEFAULTS / f"{device}.json"
 

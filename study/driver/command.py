@@ -38,6 +38,8 @@ class Prepared:
     sweep: SweepInfo
     memory: MemorySetup
     warm: Any  # tuning.warm_start.WarmStart, or None
+    tracking_uri: str
+    data_dir: Path
 
 
 def sweep_command(args: argparse.Namespace) -> int:
@@ -76,10 +78,10 @@ def prepare(args: argparse.Namespace) -> Prepared:
         raise Stop(1, f"tracking error: {err}") from err
     except ClusterError as err:
         raise Stop(1, f"cluster error: {err}") from err
-    data.update(tracking_uri=uri, data_dir=str(default_data_dir(args.data_dir or data.get("data_dir")).resolve()))
+    data_dir = default_data_dir(args.data_dir or data.get("data_dir")).resolve()
     if not data.get("data_checksum"):
         try:
-            data["data_checksum"], swaps = prepare_data(study, Path(data["data_dir"]), stand_ins=args.stand_ins)
+            data["data_checksum"], swaps = prepare_data(study, data_dir, stand_ins=args.stand_ins)
         except DatasetError as err:
             raise Stop(1, f"data error: {err}") from err
         if swaps:
@@ -93,7 +95,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
             warm = warm_start(study, sweep, args.warm_start, args.sweeps_dir)
         except (SpecError, FileNotFoundError) as err:
             raise Stop(2, f"spec error: {err}") from err
-    return Prepared(study, sweep, memory, warm)
+    return Prepared(study, sweep, memory, warm, uri, data_dir)
 
 
 def start(prepared: Prepared, args: argparse.Namespace) -> Any:
@@ -112,6 +114,7 @@ def start(prepared: Prepared, args: argparse.Namespace) -> Any:
         data["warm_start"] = {"from": args.warm_start, "trials": len(prepared.warm.trials),
                               "skipped": len(prepared.warm.skipped)}  # fmt: skip
     data.setdefault("storage", args.storage or str(sweep.path / "ray"))
+    data.update(tracking_uri=prepared.tracking_uri, data_dir=str(prepared.data_dir))
     data.setdefault("git_commit", git_commit())
     data.setdefault("versions", library_versions())
     tags = provenance_tags(

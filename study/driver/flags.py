@@ -24,6 +24,8 @@ DEFAULT_STUDY = "default"
 
 @dataclass(frozen=True)
 class Flag:
+    """One flag of `study.sweep`: its name, role, help, argparse options and a value that sets it."""
+
     name: str  # --flag
     role: Role
     help: str
@@ -75,6 +77,7 @@ EPILOG = "[start-only]: kept in the sweep's sweep.json when it starts, and refus
 
 
 def build_parser(description: str) -> argparse.ArgumentParser:
+    """The sweep's parser: the declared flags and no others, each start-only one marked so in --help."""
     parser = argparse.ArgumentParser(prog="python -m study.sweep", description=description, epilog=EPILOG)
     for flag in FLAGS:
         role = " [start-only]" if flag.role == "start-only" else ""
@@ -83,6 +86,7 @@ def build_parser(description: str) -> argparse.ArgumentParser:
 
 
 def dest(flag: Flag) -> str:
+    """The attribute of the parsed arguments that holds `flag`."""
     return flag.options.get("dest", flag.name.removeprefix("--").replace("-", "_"))
 
 

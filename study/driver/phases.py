@@ -78,6 +78,8 @@ def searches_left(study: Study, sweep: SweepInfo, rows: list[dict[str, Any]]) ->
 
 @dataclasses.dataclass(frozen=True)
 class Unfinished:
+    """What a sweep was asked for and has not run to an end; false when nothing is left."""
+
     searches: int  # the search's trials not yet run to an end
     reruns: int  # the requested seed re-runs not yet run to an end (counted once the search is over)
 

@@ -97,6 +97,8 @@ def fixed_differences(study: Study, source: SweepInfo) -> list[str]:
 
 @dataclass(frozen=True)
 class MemorySetup:
+    """The memory model a sweep predicts its trials' peaks with, and the budget it refuses them above."""
+
     model: MemoryModel | None  # predicts each trial's peaks; None where no model exists for the study's device
     budget_mb: float | None  # trials predicted above it are refused before they start
 

@@ -13,6 +13,7 @@ from tuning.naming import experiment_name, trial_summary
 
 
 def params_text(row: dict[str, Any]) -> str:
+    """A results row's searched values, as its MLflow run name says them."""
     return trial_summary(row.get("params", {}))
 
 

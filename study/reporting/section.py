@@ -12,6 +12,8 @@ from study.results.sweep_dir import SweepInfo
 
 @dataclass(frozen=True)
 class ReportContext:
+    """What every section reads: the sweep, its trials, its first objective and where the report goes."""
+
     sweep: SweepInfo
     trials: list[Trial]
     metric: str  # the sweep's first objective
@@ -23,5 +25,7 @@ class ReportContext:
 
 @dataclass(frozen=True)
 class Section:
+    """A section's Markdown lines and the figures it drew."""
+
     lines: list[str] = field(default_factory=list)  # Markdown; empty: the sweep has nothing for this section
     figures: list[Path] = field(default_factory=list)  # the PNGs it drew under the report's directory

@@ -18,6 +18,7 @@ import yaml
 
 from data.config import DataConfig
 from models import MODELS, AuxConfig, ModelConfig, TrainConfig, kind_names, kinds_reading, reads
+from models.config import ModelKind
 
 
 class ConfigError(ValueError):
@@ -42,6 +43,10 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, key)
+    if tp is ModelKind:  # the registry's kinds, named as a Literal's choices would be
+        if isinstance(value, str) and value in MODELS:
+            return value
+        raise ConfigError(f"{key}: expected {kind_names()}, got {value!r}")
     if origin is Literal:
         if value in typing.get_args(tp) and type(value) is type(typing.get_args(tp)[0]):
             return value
@@ -198,6 +203,7 @@ def validate(cfg: RunConfig) -> None:
     _check_model(cfg.model)
     _check_data(cfg.data)
     _check_train(cfg.train, cfg.model)
+    _check_whole_sequence(cfg.model, cfg.train)
     if MODELS[cfg.model.kind].auxiliary:
         _check_aux(cfg.aux, cfg.model, cfg.data)
 
@@ -208,12 +214,6 @@ def _check_model(m: ModelConfig) -> None:
     _at_least(m.ffn_layers, 0, "model.ffn_layers")
     _in_unit(m.dropconnect, "model.dropconnect")
     _in_unit(m.transformer_dropout, "model.transformer_dropout")
-    if reads(m.kind, "model.transformer_heads"):
-        _check(
-            m.d_embed % m.transformer_heads == 0,
-            "model.transformer_heads",
-            f"must divide model.d_embed ({m.d_embed}), got {m.transformer_heads}",
-        )
 
 
 def _check_data(d: DataConfig) -> None:
@@ -246,7 +246,7 @@ def _check_train(t: TrainConfig, m: ModelConfig) -> None:
             f"must be null (off), 'sqrt' or at least 1, got {t.checkpoint_chunk!r}",
         )
         _check(t.truncation is None, key, "needs full BPTT (train.truncation: null); truncated windows are short")
-        _check(recurrent, key, f"applies to the recurrent kinds ({_kinds(key)}), not model.kind {m.kind}")
+        _check(recurrent, key, f"applies to the LSTM kinds, not model.kind {m.kind}")
         _check(t.supervised_grad == "lstm", key, "needs train.supervised_grad lstm (head_only runs no BPTT)")
     _check(t.grad_clip is None or t.grad_clip > 0, "train.grad_clip", f"must be null or above 0, got {t.grad_clip!r}")
     _check(
@@ -255,10 +255,19 @@ def _check_train(t: TrainConfig, m: ModelConfig) -> None:
         f"must be null (off) or above 1, got {t.divergence_factor!r}",
     )
     _at_least(t.eval_batch_size, 1, "train.eval_batch_size")
-    if not recurrent:  # reads the whole sequence at once: nothing to truncate
+
+
+def _check_whole_sequence(m: ModelConfig, t: TrainConfig) -> None:
+    """A kind that reads the whole sequence at once (the Transformer): its heads, and nothing to truncate."""
+    if reads(m.kind, "model.transformer_heads"):
+        _check(
+            m.d_embed % m.transformer_heads == 0,
+            "model.transformer_heads",
+            f"must divide model.d_embed ({m.d_embed}), got {m.transformer_heads}",
+        )
+    if not MODELS[m.kind].recurrent:
         _check(t.truncation is None, "train.truncation", f"must be null for model.kind {m.kind}")
-        kinds = _kinds("train.supervised_grad")
-        _check(t.supervised_grad == "lstm", "train.supervised_grad", f"head_only needs a recurrent kind ({kinds})")
+        _check(t.supervised_grad == "lstm", "train.supervised_grad", "head_only needs an LSTM model.kind")
 
 
 def _check_aux(a: AuxConfig, m: ModelConfig, d: DataConfig) -> None:
@@ -281,11 +290,12 @@ def _check_aux(a: AuxConfig, m: ModelConfig, d: DataConfig) -> None:
     _check(a.weight >= 0, "aux.weight", f"must be at least 0, got {a.weight!r}")
     _at_least(a.decoder_units, 1, "aux.decoder_units")
     _at_least(a.decoder_truncation, 1, "aux.decoder_truncation", nullable="whole segment")
-    for key, default in (("teacher_forcing", True), ("segment_offset", "adjacent")):
+    # Options of some auxiliary kinds only: (key, its default, what a spec writes for the other value).
+    for key, default, other in (("teacher_forcing", True, "false"), ("segment_offset", "adjacent", "random")):
         _check(
             reads(m.kind, f"aux.{key}") or getattr(a, key) == default,
             f"aux.{key}",
-            f"{getattr(a, key)!r} only applies to {_kinds(f'aux.{key}')}",
+            f"{other} only applies to {_kinds(f'aux.{key}')}",
         )
 
 

@@ -25,6 +25,8 @@ class SpaceError(ValueError):
 
 @dataclass(frozen=True)
 class Param:
+    """A searched config key: its role, its domain (a row of `DOMAINS` and its values) and its conditions."""
+
     key: str  # dotted config key, also the Optuna parameter name
     role: Role
     kind: str  # a key of DOMAINS
@@ -62,6 +64,8 @@ class Param:
 
 @dataclass(frozen=True)
 class DomainType:
+    """Everything the project does with one kind of domain (a row of `DOMAINS`)."""
+
     name: str  # how a spec names it: {NAME: ...}
     example: str  # for messages: {float: [low, high]}
     options: tuple[str, ...]  # the other keys it takes besides `when`
@@ -179,8 +183,8 @@ def parse_param(key: str, raw: Any, role: Role, where: str) -> Param:
         raise SpaceError(
             f"{where}.{unknown[0]}: unknown for a {domain.name} domain; valid: {', '.join(sorted(allowed))}"
         )
-    fields = domain.parse(raw[domain.name], raw, where)
-    return Param(key, role, domain.name, when=_parse_when(raw.get("when"), f"{where}.when"), **fields)
+    when = _parse_when(raw.get("when"), f"{where}.when")
+    return Param(key, role, domain.name, when=when, **domain.parse(raw[domain.name], raw, where))
 
 
 def _parse_when(raw: Any, where: str) -> tuple[tuple[str, tuple[Any, ...]], ...]:

@@ -15,6 +15,8 @@ CONFIGS_DIR = Path(__file__).parents[1] / "configs"  # study/configs/NAME.yaml: 
 
 
 def find_spec(name_or_path: str) -> Path:
+    """The spec file of a name under study/specs/ or of a path; an unknown one is refused listing the shipped
+    studies."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
@@ -42,6 +44,7 @@ def read_spec(path: Path) -> dict[str, Any]:
 
 
 def read_base(name: str, spec_dir: Path) -> dict[str, Any]:
+    """A named base config: in study/configs/, next to the spec, or at the path given."""
     for candidate in (CONFIGS_DIR / name, spec_dir / name, Path(name)):
         if candidate.is_file():
             tree = yaml.safe_load(candidate.read_text()) or {}

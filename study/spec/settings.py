@@ -9,6 +9,7 @@ from study.spec.definition import EPOCH_METRICS, Objective, Resources, Scheduler
 
 
 def mapping(raw: Any, where: str) -> Mapping[str, Any]:
+    """A spec part that must be a mapping ({} when absent)."""
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
@@ -17,18 +18,21 @@ def mapping(raw: Any, where: str) -> Mapping[str, Any]:
 
 
 def positive_int(value: Any, where: str) -> int:
+    """A count of at least 1 (booleans are not counts)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise SpecError(f"{where}: expected a whole number >= 1, got {value!r}")
     return value
 
 
 def whole_int(value: Any, where: str) -> int:
+    """A whole number (a seed)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(f"{where}: expected a whole number, got {value!r}")
     return value
 
 
 def objectives(raw: Mapping[str, Any]) -> tuple[Objective, ...]:
+    """`objective` (one) or `objectives` (several): known epoch metrics, never the test split, each once."""
     if "objective" in raw and "objectives" in raw:
         raise SpecError("objectives: give either objective (one) or objectives (a list), not both")
     if "objectives" in raw:
@@ -37,7 +41,7 @@ def objectives(raw: Mapping[str, Any]) -> tuple[Objective, ...]:
             raise SpecError("objectives: expected a non-empty list of {metric, mode}")
     else:
         items, where = [raw.get("objective", {"metric": "val/accuracy", "mode": "max"})], "objective"
-    objectives = []
+    goals = []
     for i, item in enumerate(items):
         at = f"{where}[{i}]" if where == "objectives" else where
         if not isinstance(item, Mapping) or set(item) - {"metric", "mode"}:
@@ -49,23 +53,24 @@ def objectives(raw: Mapping[str, Any]) -> tuple[Objective, ...]:
             raise SpecError(f"{at}.metric: unknown metric {metric!r}; known: {', '.join(EPOCH_METRICS)}")
         if mode not in ("max", "min"):
             raise SpecError(f"{at}.mode: expected max or min, got {mode!r}")
-        objectives.append(Objective(metric, mode))
-    if len({o.metric for o in objectives}) != len(objectives):
+        goals.append(Objective(metric, mode))
+    if len({o.metric for o in goals}) != len(goals):
         raise SpecError(f"{where}: a metric appears twice")
-    return tuple(objectives)
+    return tuple(goals)
 
 
-def scheduler(raw: Any, objectives: tuple[Objective, ...]) -> Scheduler:
+def scheduler(raw: Any, goals: tuple[Objective, ...]) -> Scheduler:
+    """`scheduler`: ASHA (one objective only) or FIFO, with ASHA's grace period and reduction factor."""
     if not isinstance(raw, Mapping):
         raise SpecError(f"scheduler: expected a mapping such as {{kind: asha}}, got {raw!r}")
     unknown = sorted(set(raw) - {"kind", "grace_period", "reduction_factor"})
     if unknown:
         raise SpecError(f"scheduler.{unknown[0]}: unknown; valid: kind, grace_period, reduction_factor")
-    default = "asha" if len(objectives) == 1 else "fifo"
+    default = "asha" if len(goals) == 1 else "fifo"
     kind = raw.get("kind", default)
     if kind not in ("asha", "fifo"):
         raise SpecError(f"scheduler.kind: expected asha or fifo, got {kind!r}")
-    if kind == "asha" and len(objectives) > 1:
+    if kind == "asha" and len(goals) > 1:
         # ASHA would stop trials on one metric, and Optuna would record them COMPLETE with early values.
         raise SpecError("scheduler.kind: a multi-objective study runs without early stopping; use fifo")
     grace = positive_int(raw.get("grace_period", 1), "scheduler.grace_period")
@@ -76,6 +81,7 @@ def scheduler(raw: Any, objectives: tuple[Objective, ...]) -> Scheduler:
 
 
 def resources(raw: Any) -> Resources:
+    """`resources`: CPUs and GPUs per worker (a fraction of one GPU at most 1) and data-parallel workers."""
     if not isinstance(raw, Mapping):
         raise SpecError(f"resources: expected a mapping {{cpus, gpus, workers}}, got {raw!r}")
     unknown = sorted(set(raw) - {"cpus", "gpus", "workers"})

@@ -1,6 +1,6 @@
 """The training loop around the step: evaluation mode, DropConnect, clipping, metric weighting, the test split, the
 token count and fresh anchors. Each test checks behaviour through the public functions (`evaluate`,
-`train_epoch`, `fit`, `study.run.run_config`), so a bug planted in any of them makes one fail."""
+`train_epoch`, `fit`, `study.run.runner.run_config`), so a bug planted in any of them makes one fail."""
 
 from __future__ import annotations
 

@@ -100,3 +100,11 @@ def test_trials_a_source_was_itself_warm_started_with_are_not_taken_twice(tmp_pa
     study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=0.6, user_attrs=attrs))
     warm = collect(parse_study(SPEC).space, [(name, path)], ["max"])
     assert [t.value for t in warm.trials] == [0.5] and warm.skipped == ["chained#1: warm-started there from older#4"]
+
+
+def test_a_value_that_does_not_apply_to_the_trials_kind_here_is_left_out(tmp_path):
+    # An earlier space that sampled aux.weight for every kind; here only auxiliary kinds read it.
+    done = optuna.trial.TrialState.COMPLETE
+    source = _earlier(tmp_path, "loose", [({"model.kind": "lstm", "train.lr": 1e-3, "aux.weight": 2.0}, 0.5, done)])
+    warm = collect(parse_study(SPEC).space, [source], ["max"])
+    assert [t.params for t in warm.trials] == [{"model.kind": "lstm", "train.lr": 1e-3}]

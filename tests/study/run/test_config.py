@@ -120,3 +120,40 @@ def test_config_from_dict_does_not_mutate_its_input():
     raw = {"train": {"lr": 0.1}}
     config_from_dict(raw, ["train.lr=0.2"])
     assert raw == {"train": {"lr": 0.1}}
+
+
+@pytest.mark.parametrize(
+    ("tree", "message"),
+    [
+        ({"model": {"kind": "gru"}}, "model.kind: expected 'lstm' | 'r_lstm' | 'p_lstm' | 'transformer', got 'gru'"),
+        ({"model": {"kind": 5}}, "model.kind: expected 'lstm' | 'r_lstm' | 'p_lstm' | 'transformer', got 5"),
+        ({"model": {"kind": "gru", "d_hidden": "x"}}, "model.kind: expected"),  # the kind first, as it is given
+    ],
+)
+def test_the_model_kind_is_one_of_the_registrys_named_as_the_config_is_read(tree, message):
+    from study.run.config import check_keys
+
+    with pytest.raises(ConfigError, match=message.replace("|", r"\|")):
+        check_keys(tree)  # while the tree is read, before any cross-field check
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["model.kind=transformer", "train.truncation=null", "train.checkpoint_chunk=4"],
+         "train.checkpoint_chunk: applies to the LSTM kinds, not model.kind transformer"),
+        (["model.kind=transformer", "train.truncation=null", "train.supervised_grad=head_only"],
+         "train.supervised_grad: head_only needs an LSTM model.kind"),
+        (["model.kind=transformer", "train.truncation=10"],
+         "train.truncation: must be null for model.kind transformer"),
+        (["model.kind=p_lstm", "aux.teacher_forcing=false"], "aux.teacher_forcing: false only applies to r_lstm"),
+        (["model.kind=p_lstm", "aux.segment_offset=random"], "aux.segment_offset: random only applies to r_lstm"),
+        (["model.kind=transformer", "model.transformer_heads=3", "train.truncation=null"],
+         "model.transformer_heads: must divide model.d_embed"),
+        (["model.kind=transformer", "model.transformer_heads=3", "train.truncation=null", "data.name=nope"],
+         "data.name: 'nope' is not one of"),  # the data's checks come before the Transformer's
+    ],
+)  # fmt: skip
+def test_kind_specific_settings_are_refused_for_the_kinds_that_do_not_read_them(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, ["data.name=mnist", "aux.segment_len=100", *overrides])
