@@ -27,13 +27,14 @@ class RayResources:
 
 def run_on_ray(cfg: RunConfig, out: Path, resources: RayResources, *, data_dir: str | None = None) -> dict[str, Any]:
     """The same run as `study.run.local.run`, on `resources.workers` Ray Train workers."""
+    from tuning.cluster import check_address
+
+    check_address(resources.address)  # before Ray is imported: it would retry an address that does not answer
     from data import default_data_dir, get_info
     from models.checkpoint import load_checkpoint
     from study.run.runner import CHECKPOINT, run_config, write_results
-    from tuning.cluster import check_address
     from tuning.ray_train import WorkerConfig, run_distributed
 
-    check_address(resources.address)  # before Ray, which would retry an address that does not answer for minutes
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))

@@ -16,7 +16,15 @@ TRAIN_FULL = TINY_TRAIN.__class__(truncation=None)
 
 
 def _train_cfg(kind: str):
-    return TRAIN_FULL if kind == "transformer" else TINY_TRAIN
+    return TINY_TRAIN if MODELS[kind].recurrent else TRAIN_FULL
+
+
+def _joint_losses(model, kind: str, tokens, labels):
+    """One batch's loss terms in joint training, anchors from a fixed seed."""
+    generator = torch.Generator().manual_seed(0)
+    return compute_losses(
+        model, tokens, labels, train=_train_cfg(kind), aux=TINY_AUX, phase="joint", anchor_generator=generator
+    )
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))
@@ -25,38 +33,22 @@ def test_forward_shapes_and_finite_losses(kind, tiny_batch):
     tokens, labels = tiny_batch
     logits = model(tokens)
     assert logits.shape == (len(labels), CLASSES)
-    terms = compute_losses(
-        model,
-        tokens,
-        labels,
-        train=_train_cfg(kind),
-        aux=TINY_AUX,
-        phase="joint",
-        anchor_generator=torch.Generator().manual_seed(0),
-    )
+    terms = _joint_losses(model, kind, tokens, labels)
     for value in (terms.total, terms.main, terms.aux):
         assert value.shape == () and torch.isfinite(value)
     assert terms.logits.shape == (len(labels), CLASSES)
-    assert (terms.aux > 0) == (kind in ("r_lstm", "p_lstm"))
+    assert (terms.aux > 0) == bool(MODELS[kind].auxiliary)
 
 
 @pytest.mark.parametrize("kind", sorted(MODELS))
 def test_every_parameter_that_should_learn_gets_a_gradient(kind, tiny_batch):
     model = tiny_model(kind)
     tokens, labels = tiny_batch
-    terms = compute_losses(
-        model,
-        tokens,
-        labels,
-        train=_train_cfg(kind),
-        aux=TINY_AUX,
-        phase="joint",
-        anchor_generator=torch.Generator().manual_seed(0),
-    )
+    terms = _joint_losses(model, kind, tokens, labels)
     terms.total.backward()
     silent = [n for n, p in model.named_parameters() if p.grad is None or p.grad.abs().sum() == 0]
     assert silent == []
-    if kind in ("r_lstm", "p_lstm"):
+    if MODELS[kind].auxiliary:
         assert any(n.startswith("aux.") for n, _ in model.named_parameters())
 
 
