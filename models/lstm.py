@@ -40,7 +40,9 @@ class LSTMClassifier(nn.Module):
         self.aux: AuxLSTM | None = None
         self.aux_embed: TokenEmbedding | None = None  # r-LSTM decoder's own table when not shared
         heads = {"d_ffn": cfg.d_ffn, "dropconnect": cfg.dropconnect, "channels": channels}
-        auxiliary = MODEL_KINDS[cfg.kind].auxiliary
+        from models.registry import MODELS  # here, not at the top: the registry imports this module
+
+        auxiliary = MODELS[cfg.kind].auxiliary
         if auxiliary == "reconstruct":
             self.aux = AuxLSTM(cfg.d_embed, cfg.d_hidden, vocab_size, aux, **heads)
             if not aux.share_embedding:
@@ -150,4 +152,3 @@ P_LSTM = KindInfo(
     description="LSTM + an auxiliary LSTM stacked on it that predicts the segment after each anchor",
     build=build, auxiliary="predict", reads=RECURRENT_KEYS + AUXILIARY_KEYS,
 )  # fmt: skip
-MODEL_KINDS = {info.name: info for info in (LSTM, R_LSTM, P_LSTM)}  # the kinds this module builds

@@ -1,9 +1,18 @@
-"""Small helpers several test packages share: a free loopback port, and a process's command line."""
+"""Small helpers several test packages share: a free loopback port, a process's command line, and a CLI run that
+says whether it imported Ray."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
+
+# Runs a CLI's main(argv) in a fresh interpreter, then prints the Ray modules it had imported by then.
+RAY_IMPORTED = (
+    "import importlib, sys; rc = importlib.import_module(sys.argv[1]).main(sys.argv[2:]); "
+    "print(sorted(m for m in sys.modules if m.split('.')[0] == 'ray')); sys.exit(rc)"
+)
 
 
 def free_port() -> int:
@@ -19,3 +28,10 @@ def cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def run_before_ray(cwd: Path, cli: str, *args: str) -> subprocess.CompletedProcess:
+    """`python -m cli args`, as its main(argv) in a fresh interpreter; the last line of its stdout lists the Ray
+    modules imported by the time it returned ("[]": it stopped before Ray)."""
+    return subprocess.run([sys.executable, "-c", RAY_IMPORTED, cli, *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip

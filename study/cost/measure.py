@@ -45,7 +45,6 @@ def measure_run(settings: list[str], data_dir: str, out: str) -> None:
     run_config(load_config(None, settings), Path(data_dir), Path(out))
 
 
-
 def measure_grid(out: Path, data_dir: str | None) -> None:
     """Train every `GRID` config into out/NN_…: on CPU each in a fresh process (the rise of its resident set is
     the measure, as in a trial); on CUDA here, after dropping the last run's tensors (the peak counts live ones)."""

@@ -49,7 +49,6 @@ FLOOR_MB = 8.0  # the smallest stated error: the resident-set noise of a CPU run
 EVAL_CHUNK = {"cuda": 512, "cpu": 128}  # models.lstm.CHUNK: evaluation runs in calls of this many steps
 
 
-
 def features(flat: Mapping[str, Any], seq_len: int, channels: int, device: str, workers: int = 1) -> dict[str, float]:
     """Element counts (millions) of what a training step and an evaluation pass keep alive on one worker (which
     trains its share of the global batch), from a flat config."""
@@ -202,7 +201,6 @@ def measured_runs(rows: Iterable[Mapping[str, Any]], device: str) -> list[tuple[
                  if (value := peak(row, name)) is not None}  # fmt: skip
         runs.append((values, peaks))
     return runs
-
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from study.spec.definition import WORKERS
 OUT_OF_MEMORY = ("out of memory", "outofmemory", "memoryerror", "cannot allocate memory")
 
 
-
 @dataclass(frozen=True)
 class Trial:
     """One row of the results table with what the report derives from its config."""

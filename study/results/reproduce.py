@@ -23,7 +23,6 @@ from study.run.config import ConfigError, flatten, load_config
 DEFAULT_TOLERANCE = 0.01
 
 
-
 @dataclass(frozen=True)
 class Original:
     entry: dict[str, Any]  # the trial's entry in summary.json

@@ -22,7 +22,7 @@ from study.report import main as report_main
 from study.run.config import load_config
 from study.train import main as train_main
 from tests.e2e.helpers import TINY, optuna_states, results, runs, sweep, write_spec
-from tests.helpers import free_port
+from tests.helpers import free_port, run_before_ray
 
 pytestmark = pytest.mark.slow
 
@@ -106,24 +106,11 @@ def test_the_report_of_a_real_sweep_lists_its_trials_and_lands_in_the_parent_run
     assert {"report/report.md", "report/learning_curves.png"} <= logged
 
 
-# Run a CLI's main(argv) in a fresh interpreter; print which Ray modules it had imported when it returned.
-RAY_IMPORTED = (
-    "import importlib, sys; rc = importlib.import_module(sys.argv[1]).main(sys.argv[2:]); "
-    "print(sorted(m for m in sys.modules if m.split('.')[0] == 'ray')); sys.exit(rc)"
-)
-
-
-def _before_ray(cwd, cli: str, *args: str) -> subprocess.CompletedProcess:
-    """`cli` run with `args`; its stdout's last line lists the Ray modules imported by the time it returned."""
-    return subprocess.run([sys.executable, "-c", RAY_IMPORTED, cli, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
-
-
 def test_an_unreachable_tracking_server_stops_the_sweep_before_ray_naming_it(tmp_path):
     # Fast by construction: a 5 s health check, before Ray (which would retry for minutes) is even imported.
     uri = f"http://127.0.0.1:{free_port()}"
     spec = write_spec(tmp_path, "nowhere")
-    result = _before_ray(tmp_path, "study.sweep", "--study", str(spec), "--tracking-uri", uri)
+    result = run_before_ray(tmp_path, "study.sweep", "--study", str(spec), "--tracking-uri", uri)
     assert result.returncode == 1 and uri in result.stderr
     assert result.stdout.splitlines()[-1] == "[]", "Ray was imported before the tracking server was checked"
     assert not (tmp_path / "sweeps").exists()
@@ -136,11 +123,10 @@ def test_an_unreachable_ray_address_stops_the_run_before_ray_naming_it(cli, tmp_
     args = ["--address", address, "--smoke-test"]
     study = ["--study", str(write_spec(tmp_path, "noray"))]
     args += study if cli == "study.sweep" else ["--workers", "2", "--out", "run"]
-    result = _before_ray(tmp_path, cli, *args)
+    result = run_before_ray(tmp_path, cli, *args)
     assert result.returncode == 1 and f"no Ray cluster answers at {address}" in result.stderr
     assert result.stdout.splitlines()[-1] == "[]", "Ray was imported before the address was checked"
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
-
 
 
 def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_cluster, tmp_path):

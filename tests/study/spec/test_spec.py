@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
@@ -18,6 +16,7 @@ from study.run.config import ConfigError, flatten
 from study.spec.definition import EPOCH_METRICS, SpecError
 from study.spec.files import SPECS_DIR, read_spec
 from study.spec.parse import load_study, parse_study
+from tests.helpers import run_before_ray
 from tests.study.spec.samples import VALID
 
 
@@ -97,11 +96,7 @@ def test_the_valid_spec_parses():
 def test_cli_refuses_a_bad_spec_before_ray_starts(tmp_path):
     spec = tmp_path / "bad.yaml"
     spec.write_text(yaml.safe_dump(_with("space/nuisance/train.truncation", {"int": [25, 400]})))
-    code = "import sys; from study.sweep import main; rc = main(sys.argv[1:]); print(sorted(m for m in sys.modules if m.split('.')[0] == 'ray')); sys.exit(rc)"  # noqa: E501
-    result = subprocess.run(
-        [sys.executable, "-c", code, "--study", str(spec), "--sweeps-dir", str(tmp_path / "sweeps")],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
-    )  # fmt: skip
+    result = run_before_ray(tmp_path, "study.sweep", "--study", str(spec), "--sweeps-dir", str(tmp_path / "sweeps"))
     assert result.returncode == 2
     assert "space.nuisance.train.truncation" in result.stderr
     assert result.stdout.strip() == "[]"  # Ray was never imported, let alone started
