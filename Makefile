@@ -11,8 +11,10 @@ SWEEP_ARGS ?=
 # Debian packages holding the offline stand-in datasets (Fashion-MNIST for CIFAR-10, WordNet for DBpedia).
 DEB_DATA := dataset-fashion-mnist wordnet-base
 DEB_FILES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/share/wordnet/data.noun
+# The browser the MLflow UI test drives headless through Playwright (tests/e2e/test_mlflow_browser.py).
+DEB_BROWSER := chromium fonts-liberation
 
-.PHONY: install data system-data sweep test test-fast lint clean
+.PHONY: install data system-data browser sweep test test-fast lint clean
 
 install: $(VENV)/.installed
 
@@ -36,8 +38,16 @@ system-data:
 		echo "missing $(DEB_FILES): run 'sudo apt-get install $(DEB_DATA)' (see README, Data)" >&2; exit 1; \
 	fi
 
+browser:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_BROWSER); \
+	else \
+		echo "missing chromium (the MLflow UI test drives it): run 'sudo apt-get install $(DEB_BROWSER)' (see README, Testing)" >&2; exit 1; \
+	fi
+
 # Everything, as CI runs it.
-test: data system-data
+test: data system-data browser
 	AUXLSTM_DATA_DIR="$(DATA_DIR)" $(PY) -m pytest -q
 
 # While iterating: no end-to-end sweep and nothing marked slow (under 2 minutes on 2 cores); `make test` before a push.
