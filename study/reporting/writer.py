@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from study.reporting.best import best_configs
+from study.reporting.claim import claim
 from study.reporting.curves import learning_curves
 from study.reporting.importances import importances
 from study.reporting.lengths import lengths
@@ -30,6 +31,7 @@ REPORT = "report.md"
 # In the order they appear; each returns an empty Section where the sweep has nothing for it.
 SECTIONS: tuple[Callable[[ReportContext], Section], ...] = (
     overview,
+    claim,
     replication,
     lengths,
     truncation,
