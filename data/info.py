@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 import torch
 
-from data.config import DataConfig
-from data.errors import DatasetError
-from data.parquet_io import read_metadata
-from data.registry import DATASETS, get_info, load_dataset
-from data.splits import SequenceSplit
-from data.storage import default_data_dir
+from data.shadowing import refuse_shadowed
+
+if TYPE_CHECKING:
+    from data.config import DataConfig
+    from data.splits import SequenceSplit
 
 
 def _split_line(name: str, split: SequenceSplit, num_classes: int) -> str:
@@ -26,6 +26,9 @@ def _split_line(name: str, split: SequenceSplit, num_classes: int) -> str:
 
 
 def describe(name: str, cfg: DataConfig, data_dir) -> str:
+    from data.parquet_io import read_metadata
+    from data.registry import get_info, load_dataset
+
     info = get_info(name)
     prepared = info.prepare(data_dir, None)
     dataset = load_dataset(cfg, data_dir)
@@ -48,6 +51,12 @@ def describe(name: str, cfg: DataConfig, data_dir) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-data-info")
+    from data.config import DataConfig
+    from data.errors import DatasetError
+    from data.registry import DATASETS
+    from data.storage import default_data_dir
+
     parser = argparse.ArgumentParser(prog="python -m data.info", description=__doc__.splitlines()[0])
     parser.add_argument("name", help=f"dataset name, one of: {', '.join(sorted(DATASETS))}")
     parser.add_argument("--data-dir", default=None, help="default: $AUXLSTM_DATA_DIR, else ~/.cache/auxlstm")

@@ -6,13 +6,13 @@ import argparse
 import pathlib
 import sys
 
-from data.errors import DatasetError
-from data.registry import DATASETS, get_info
-from data.storage import default_data_dir
+from data.shadowing import refuse_shadowed
 
 
 def source_help() -> str:
     """What --source takes, from the registry: datasets that take the same local copy share one clause."""
+    from data.registry import DATASETS
+
     takes: dict[str, list[str]] = {}
     for name, info in DATASETS.items():
         if info.local_copy:
@@ -21,6 +21,11 @@ def source_help() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-prepare")
+    from data.errors import DatasetError
+    from data.registry import DATASETS, get_info
+    from data.storage import default_data_dir
+
     parser = argparse.ArgumentParser(prog="python -m data.prepare", description=__doc__)
     parser.add_argument("name", help=f"dataset name, one of: {', '.join(sorted(DATASETS))}")
     parser.add_argument("--data-dir", default=None, help="default: $AUXLSTM_DATA_DIR, else ~/.cache/auxlstm")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import argparse
 
-from study.cost.bench import VARIANTS
+from study.run.shadowing import refuse_shadowed
 
 QUICK = {"lengths": [512, 2048], "segment": 128, "batch": 8, "repeats": 1}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from study.cost.bench import VARIANTS
+
     parser = argparse.ArgumentParser(prog="python -m study.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--lengths", type=int, nargs="+", default=[784, 3136], help="up to 16,384 and beyond")
     parser.add_argument("--segment", type=int, default=600, help="aux.segment_len; below every length")
@@ -42,6 +44,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-bench")
     import torch
 
     from models.loop import resolve_device

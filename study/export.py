@@ -11,12 +11,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from study.results.export import export
-from study.results.sweep_dir import find_sweep
-from study.run.config import ConfigError
+from study.run.shadowing import refuse_shadowed
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-export")
+    from study.results.export import export
+    from study.results.sweep_dir import find_sweep
+    from study.run.config import ConfigError
+
     parser = argparse.ArgumentParser(prog="python -m study.export", description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", required=True, help="sweep name (under --sweeps-dir) or its directory")
     parser.add_argument("--sweeps-dir", default="sweeps", help="where sweeps live (default: ./sweeps)")

@@ -7,10 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from study.cost.memory_model import default_model
+from study.run.shadowing import refuse_shadowed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from study.cost.memory_model import default_model
+
     parser = argparse.ArgumentParser(prog="python -m study.memory", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     fit = commands.add_parser("fit", help="fit a model to finished sweeps' COMPLETE trials and study.train runs")
@@ -31,8 +33,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-memory")
     from study.cost.measure import measure_grid, run_row
-    from study.cost.memory_model import MemoryModel
+    from study.cost.memory_model import MemoryModel, default_model
     from study.results.sweep_dir import find_sweep
     from study.results.table import load_rows
     from study.run.config import ConfigError, flatten, load_config

@@ -15,12 +15,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from study.reporting.writer import write_report
-from study.results.sweep_dir import find_sweep
-from study.run.config import ConfigError
+from study.run.shadowing import refuse_shadowed
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-report")
+    from study.reporting.writer import write_report
+    from study.results.sweep_dir import find_sweep
+    from study.run.config import ConfigError
+
     parser = argparse.ArgumentParser(prog="python -m study.report", description=__doc__.splitlines()[0])
     parser.add_argument("--sweep", required=True, help="sweep name (under --sweeps-dir) or directory")
     parser.add_argument("--sweeps-dir", default="sweeps", type=Path)

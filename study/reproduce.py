@@ -20,11 +20,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from study.results.reproduce import describe, reproduce
-from study.run.config import ConfigError
+from study.run.shadowing import refuse_shadowed
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-reproduce")
     parser = argparse.ArgumentParser(prog="python -m study.reproduce", description=__doc__.splitlines()[0])
     parser.add_argument("target", type=Path, help="an export directory or an exported config YAML")
     parser.add_argument("--trial", help="in an export directory: this trial instead of the best")
@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.tolerance is not None and args.tolerance < 0:
         parser.error("--tolerance must be >= 0")
     from data import DatasetError, default_data_dir
+    from study.results.reproduce import describe, reproduce
+    from study.run.config import ConfigError
 
     try:
         result = reproduce(

@@ -8,11 +8,13 @@ The flags and their roles are declared in `study.driver.flags`.
 
 from __future__ import annotations
 
-from study.driver.flags import parse_args
+from study.run.shadowing import refuse_shadowed
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-sweep")
     from study.driver.command import sweep_command
+    from study.driver.flags import parse_args
 
     return sweep_command(parse_args(argv, __doc__.splitlines()[0]))
 

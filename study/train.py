@@ -10,8 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from study.run.config import ConfigError, load_config
-from study.run.local import SMOKE_OVERRIDES
+from study.run.shadowing import refuse_shadowed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -48,8 +47,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    refuse_shadowed("auxlstm-train")
     from data import DatasetError
     from models.checkpoint import CheckpointError
+    from study.run.config import ConfigError, load_config
+    from study.run.local import SMOKE_OVERRIDES
     from tuning.cluster import ClusterError
 
     args = parse_args(argv)

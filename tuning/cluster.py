@@ -27,7 +27,11 @@ is there, and otherwise accept any client; joining an explicit `HOST:PORT` never
   user, from the moment `ray.init` writes it); an existing token file is made owner-only. Joining a cluster never
   creates a token: it needs that cluster's;
 - joins any other address as given. A multi-node head listens on every interface: that is what the user asked
-  for by starting one, and the token is what guards it.
+  for by starting one, and the token is what guards it;
+- calls `ray.init` from the folder holding the project's packages: Ray puts the driver's current folder first on
+  every worker's import path (and starts a local cluster's processes in it), where a `data/` or `models/` of the
+  user's would stand in for the project's packages, as with `python -m` (study.run.shadowing). Workers get only
+  absolute paths, since a cluster's nodes share no current folder.
 
 Not covered here: torch's TCPStore, the rendezvous of a multi-worker Ray Train run, listens on every interface
 without authentication while the run lasts (measured; torch has no option to bind it elsewhere).
@@ -39,6 +43,9 @@ import os
 import secrets
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from tuning.sockets import beyond_loopback, descendants, is_loopback
 
@@ -46,6 +53,7 @@ TIMEOUT_S = 10.0
 LOOPBACK = "127.0.0.1"
 AUTH_MODE_ENV = "RAY_AUTH_MODE"
 ALLOW_NO_AUTH_ENV = "AUXLSTM_ALLOW_RAY_WITHOUT_AUTH"
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the folder holding data/, models/, study/, tuning/
 SINGLE_MACHINE_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": node IP = loopback, Ray's servers bind it
 
 
@@ -216,6 +224,17 @@ def _owner_only_token_file() -> None:
         pass  # no token file (RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH elsewhere), or not ours to change
 
 
+@contextmanager
+def _in_project_folder() -> Iterator[None]:
+    """The current folder is the project's while the block runs (`ray.init`: see the module's docstring)."""
+    here = os.getcwd()
+    os.chdir(PROJECT_ROOT)
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
 def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False, **kwargs) -> None:
     """`ray.init` with token authentication on; no address (and no RAY_ADDRESS) starts a cluster on 127.0.0.1.
 
@@ -239,10 +258,11 @@ def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False,
         _create_token_file()  # before Ray would write it world-readable; joining needs that cluster's token
     _owner_only_token_file()
     try:
-        if local:
-            ray.init(address="local", _node_ip_address=LOOPBACK, **kwargs)
-        else:
-            ray.init(address=target, **kwargs)
+        with _in_project_folder():
+            if local:
+                ray.init(address="local", _node_ip_address=LOOPBACK, **kwargs)
+            else:
+                ray.init(address=target, **kwargs)
     except Exception as err:
         refused = _auth_error(err)
         if refused is None:
