@@ -7,12 +7,14 @@ TORCH_SPEC ?= torch==2.13.0
 DATA_DIR ?= $(or $(AUXLSTM_DATA_DIR),$(HOME)/.cache/auxlstm)
 # Extra arguments of `make sweep`, e.g. SWEEP_ARGS="--study paper-mnist --address auto".
 SWEEP_ARGS ?=
+# Extra arguments of `make ui`, e.g. UI_ARGS="--port 5001".
+UI_ARGS ?=
 
 # Debian packages holding the offline stand-in datasets (Fashion-MNIST for CIFAR-10, WordNet for DBpedia).
 DEB_DATA := dataset-fashion-mnist wordnet-base
 DEB_FILES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/share/wordnet/data.noun
 
-.PHONY: install data system-data sweep test test-fast lint clean
+.PHONY: install data system-data sweep ui test test-fast lint clean
 
 install: $(VENV)/.installed
 
@@ -27,6 +29,10 @@ data: install
 
 sweep: data
 	$(PY) -m study.sweep --data-dir "$(DATA_DIR)" $(SWEEP_ARGS)
+
+# The MLflow UI on 127.0.0.1:5000 for ./mlflow.db (where `make sweep` logs); prints the latest sweep's runs URL.
+ui: install
+	$(PY) -m study.ui $(UI_ARGS)
 
 system-data:
 	@if ls $(DEB_FILES) >/dev/null 2>&1; then :; \
