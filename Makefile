@@ -7,6 +7,8 @@ TORCH_SPEC ?= torch==2.13.0
 DATA_DIR ?= $(or $(AUXLSTM_DATA_DIR),$(HOME)/.cache/auxlstm)
 # Extra arguments of `make sweep`, e.g. SWEEP_ARGS="--study paper-mnist --address auto".
 SWEEP_ARGS ?=
+# Extra arguments of `make ui`, e.g. UI_ARGS="--port 5001".
+UI_ARGS ?=
 
 # Debian packages holding the offline stand-in datasets (Fashion-MNIST for CIFAR-10, WordNet for DBpedia).
 DEB_DATA := dataset-fashion-mnist wordnet-base
@@ -14,7 +16,7 @@ DEB_FILES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/s
 # The browser the MLflow UI test drives headless through Playwright (tests/e2e/test_mlflow_browser.py).
 DEB_BROWSER := chromium fonts-liberation
 
-.PHONY: install data system-data browser sweep test test-fast lint clean
+.PHONY: install data system-data browser sweep ui test test-fast lint clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +31,10 @@ data: install
 
 sweep: data
 	$(PY) -m study.sweep --data-dir "$(DATA_DIR)" $(SWEEP_ARGS)
+
+# The MLflow UI on 127.0.0.1:5000 for ./mlflow.db (where `make sweep` logs); prints the latest sweep's runs URL.
+ui: install
+	$(PY) -m study.ui $(UI_ARGS)
 
 system-data:
 	@if ls $(DEB_FILES) >/dev/null 2>&1; then :; \

@@ -20,7 +20,7 @@ from study.run.shadowing import refuse_shadowed
 
 def main(argv: list[str] | None = None) -> int:
     refuse_shadowed("auxlstm-report")
-    from study.reporting.writer import write_report
+    from study.reporting.writer import REPORT_TOP_K, write_report
     from study.results.sweep_dir import find_sweep
     from study.run.config import ConfigError
 
@@ -28,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", required=True, help="sweep name (under --sweeps-dir) or directory")
     parser.add_argument("--sweeps-dir", default="sweeps", type=Path)
     parser.add_argument("--out", type=Path, help="report directory (default: SWEEP/report)")
-    parser.add_argument("--top-k", type=int, default=5, help="best configurations listed (default 5)")
+    parser.add_argument(
+        "--top-k", type=int, default=REPORT_TOP_K, help=f"best configurations listed (default {REPORT_TOP_K})"
+    )
     parser.add_argument(
         "--target-accuracy", type=float, metavar="A",
         help="workers study: time each run takes to reach this accuracy (default: the best accuracy every run reached)",
@@ -50,14 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"report: {files[0]}")
     run_id, uri = sweep.data.get("mlflow_parent_run_id"), sweep.data.get("tracking_uri")
     if args.mlflow and run_id and uri:
+        from tuning.naming import REPORT_ARTIFACTS
         from tuning.tracking import TrackingError, log_paths
 
         try:
-            log_paths(uri, run_id, files, "report")
+            log_paths(uri, run_id, files, REPORT_ARTIFACTS)
         except TrackingError as err:
             print(f"error: the report is written, but not logged to MLflow: {err}", file=sys.stderr)
             return 1
-        print(f"logged to MLflow run {run_id} under report/")
+        print(f"logged to MLflow run {run_id} under {REPORT_ARTIFACTS}/")
     return 0
 
 

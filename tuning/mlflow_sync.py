@@ -95,7 +95,8 @@ class MlflowSync:
         row = table.rows[trial_id]
         if not row.get("mlflow_run_id"):
             described = described or self.describe(trial_id, row["params"])
-            run_id = self.tracker.child(trial_id, described["run_name"], described["config"], described["tags"])
+            params = described.get("params", described["config"])  # the keys that apply to the trial's kind
+            run_id = self.tracker.child(trial_id, described["run_name"], params, described["tags"])
             table.update(trial_id, mlflow_run_id=run_id)
         run_id = row["mlflow_run_id"]
         stamps = row.setdefault("epoch_ms", [])

@@ -3,7 +3,8 @@
 It runs in the driver only, so a single process writes the results table and the tracking store. Tune pickles
 callbacks with the sweep and does not restore their state, so everything here is re-read from the results table
 and found again in MLflow by tags when a sweep resumes. Everything reaches the table first and MLflow from it
-(`tuning.mlflow_sync`): a tracking store that does not answer for a while loses nothing.
+(`tuning.mlflow_sync`): a tracking store that does not answer for a while loses nothing. Each time a trial ends,
+the parent run gets the steps of its curves it lacks (`tuning.parent_run`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from ray import tune
 
 from tuning.mlflow_sync import MlflowSync, fail_fast
+from tuning.parent_run import ParentLog, sweep_series
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, back_up
 
@@ -43,6 +45,8 @@ def trial_params(config: dict[str, Any]) -> dict[str, Any]:
 
 
 class SweepRecorder(tune.Callback):
+    _parent: ParentLog | None = None  # the parent run's curves (a class default: recorders pickled before it)
+
     def __init__(
         self, *, sweep_dir: Path, tracker: Tracker, job: Any, objectives: list[tuple[str, str]], trials: int,
         concurrency: int, replaces_pruned: bool = True,
@@ -56,7 +60,8 @@ class SweepRecorder(tune.Callback):
         self._reconciled = False
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_table": None, "_sync": None, "_last_print": 0.0, "_reconciled": False}
+        return {**self.__dict__, "_table": None, "_sync": None, "_last_print": 0.0, "_reconciled": False,
+                "_parent": None}  # fmt: skip
 
     @property
     def table(self) -> Any:
@@ -126,6 +131,7 @@ class SweepRecorder(tune.Callback):
             **_predictions(described),
         )  # fmt: skip
         self.sync.send(self.table, [trial_id], described=described)
+        self._send_parent()
         print(f"trial {trial_id} pruned before it started: {reason}", flush=True)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
@@ -160,6 +166,7 @@ class SweepRecorder(tune.Callback):
     def _finish(self, trial: Any, status: str, reason: str | None) -> None:
         row = self.table.update(trial.trial_id, status=status, reason=reason, finished=time.time())
         self.sync.send(self.table, [trial.trial_id])
+        self._send_parent()
         line = f"trial {trial.trial_id} " + (reason if status == "STOPPED" else status.lower())
         if status == "FAILED":
             line += f": {reason}"
@@ -169,6 +176,18 @@ class SweepRecorder(tune.Callback):
             )
         print(line, flush=True)
         self._print_progress()
+
+    def _send_parent(self) -> None:
+        """The parent run's curves, up to this trial's end (what a store that is down misses is sent later)."""
+        if self.sync.down_since is not None:
+            return
+        try:
+            if self._parent is None:
+                self._parent = ParentLog(self.tracker)
+            self._parent.send(sweep_series(self.table.rows.values(), self.objectives))
+        except Exception as err:  # MLflow's or the network's: the curves are sent again at the next end
+            self._parent = None
+            print(f"sweep: the parent run's curves wait for MLflow ({type(err).__name__})", flush=True)
 
     def _print_progress(self) -> None:
         self._last_print = time.monotonic()

@@ -19,10 +19,11 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from tuning.naming import PARENT_TAG, ROLE_TAG, SWEEP_ROLE, SWEEP_TAG, TRIAL_ROLE, TRIAL_TAG
+from tuning.naming import PARENT_TAG, ROLE_TAG, SWEEP_ROLE, SWEEP_TAG, TRIAL_ROLE, TRIAL_TAG, UI_PORT, runs_url
 from tuning.redact import redact, secret_values, strip_credentials
 
 BATCH = 100  # MLflow's limit on params per log_batch call
+METRIC_BATCH = 1000  # and on metrics
 
 
 class TrackingError(RuntimeError):
@@ -53,6 +54,7 @@ class Tracker:
         self._client: MlflowClient | None = None
         self._experiment_id: str | None = None
         self._children: dict[str, str] = {}
+        self._parent: str | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"uri": self.uri, "experiment": self.experiment, "sweep_id": self.sweep_id, "tags": self.tags}
@@ -97,7 +99,19 @@ class Tracker:
             held = self.client.get_run(run_id).data.params
             params = {k: v for k, v in params.items() if k not in held}
         self._log_params(run_id, params)
+        self._parent = run_id
         return run_id
+
+    @property
+    def parent_id(self) -> str | None:
+        """The sweep's parent run, found by its tags (None before it exists)."""
+        if self._parent is None:
+            self._parent = self._find(SWEEP_ROLE)
+        return self._parent
+
+    def runs_url(self) -> str:
+        """The sweep's runs table in the MLflow UI (model-training mode)."""
+        return runs_url(self.uri, self.experiment_id)
 
     def child(self, trial_id: str, name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
         """The trial's child run under the parent, created once; later calls (and resumed sweeps) reuse it."""
@@ -129,16 +143,33 @@ class Tracker:
         entries = [Metric(k, float(v), timestamp_ms, step) for k, v in metrics.items()]
         self.client.log_batch(run_id, metrics=entries)
 
+    def logged_steps(self, run_id: str, key: str) -> set[int]:
+        """The steps at which the run holds metric `key`."""
+        return {m.step for m in self.client.get_metric_history(run_id, key)}
+
+    def log_points(self, run_id: str, points: list[tuple[str, float, int, int]]) -> None:
+        """Metric values as (key, value, timestamp_ms, step)."""
+        entries = [Metric(k, float(v), t, step) for k, v, t, step in points]
+        for start in range(0, len(entries), METRIC_BATCH):
+            self.client.log_batch(run_id, metrics=entries[start : start + METRIC_BATCH])
+
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         self.client.log_batch(run_id, tags=[RunTag(k, v[:5000]) for k, v in _redacted(tags).items()])
 
     def log_files(self, run_id: str, files: Mapping[str, str | dict | list]) -> None:
-        """Artifacts from memory: name -> text, or JSON-able data."""
+        """Artifacts from memory, masked: path (may hold folders, e.g. 'export/summary.md') -> text, or JSON-able
+        data."""
         with tempfile.TemporaryDirectory() as directory:
             for name, content in files.items():
                 text = content if isinstance(content, str) else json.dumps(content, indent=1, default=str)
+                (Path(directory) / name).parent.mkdir(parents=True, exist_ok=True)
                 (Path(directory) / name).write_text(redact(text))
             self.client.log_artifacts(run_id, directory)
+
+    def log_binary(self, run_id: str, paths: list[Path], artifact_path: str) -> None:
+        """Files that hold no text (figures), as they are, under `artifact_path`."""
+        for path in paths:
+            self.client.log_artifact(run_id, str(path), artifact_path)
 
     def delete(self, run_id: str) -> None:
         self.client.delete_run(run_id)
@@ -153,10 +184,24 @@ def _redacted(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def ui_command(uri: str) -> str:
-    """The command that opens the MLflow UI on these runs."""
+    """The command that opens the MLflow UI on these runs (on this machine only: 127.0.0.1)."""
     if uri.startswith(("http://", "https://")):
         return f"open {redact(uri)} in a browser"
-    return f"mlflow ui --backend-store-uri {uri}"
+    return f"mlflow ui --host 127.0.0.1 --port {UI_PORT} --backend-store-uri {uri}"
+
+
+def sweeps_in(uri: str) -> list[tuple[str, str, str]]:
+    """(experiment id, experiment name, sweep name) of every sweep's parent run in the store, the newest first."""
+    client = MlflowClient(tracking_uri=uri)
+    experiments = client.search_experiments()
+    if not experiments:
+        return []
+    names = {e.experiment_id: e.name for e in experiments}
+    parents = client.search_runs(
+        list(names), filter_string=f"tags.`{ROLE_TAG}` = '{SWEEP_ROLE}'", order_by=["attributes.start_time DESC"],
+        max_results=100,
+    )  # fmt: skip
+    return [(r.info.experiment_id, names[r.info.experiment_id], r.info.run_name) for r in parents]
 
 
 def default_uri(directory: Path) -> str:

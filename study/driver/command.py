@@ -126,6 +126,7 @@ def start(prepared: Prepared, args: argparse.Namespace) -> Any:
     data["mlflow_parent_run_id"] = tracker.parent(
         sweep_run_name(data["name"]), params=sweep_params(study), tags=sweep_tags(data["command"], study.description)
     )
+    data["mlflow_experiment_id"] = tracker.experiment_id
     sweep.save()
     print(f"sweep {data['name']}: study {study.name!r}, {study.trials} trials; files in {sweep.path}", flush=True)
     return tracker
@@ -147,7 +148,9 @@ def sweep_params(study: Study) -> dict[str, Any]:
 
 
 def run(prepared: Prepared, tracker: Any, args: argparse.Namespace) -> int:
-    """The phases, then what MLflow missed, the export and the summary (or how to resume what is unfinished)."""
+    """The phases, then what MLflow missed, the export, the report, the parent run's metrics and files, and the
+    summary (or how to resume what is unfinished)."""
+    from study.driver.parent import log_parent, write_sweep_report
     from study.driver.phases import plan_for, run_phases, sweep_rows, unfinished
     from study.driver.summary import print_summary
     from study.results.export import export
@@ -164,6 +167,8 @@ def run(prepared: Prepared, tracker: Any, args: argparse.Namespace) -> int:
         print(f"sweep error: {err}", file=sys.stderr)
         return 1
     wall = time.perf_counter() - started
+    data["wall_seconds"] = data.get("wall_seconds", 0.0) + wall  # every session of a resumed sweep
+    sweep.save()
     waiting = send_kept(tracker, plan.job.describe, plan.job.results_table()) if sweep_rows(sweep) else 0
     if waiting:
         print(f"sweep: MLflow at {redact(data['tracking_uri'])} still does not answer; {waiting} trial(s) it lacks "
@@ -177,4 +182,6 @@ def run(prepared: Prepared, tracker: Any, args: argparse.Namespace) -> int:
         print(f"  python -m study.sweep --name {data['name']} --sweeps-dir {args.sweeps_dir} --resume")
         return 1
     summary = export(sweep, sweep.path / "export", top_k=args.top_k)
-    return 0 if print_summary(study, sweep, rows, summary, wall) else 1
+    report = write_sweep_report(sweep) if args.report else []
+    log_parent(tracker, sweep, [(o.metric, o.mode) for o in study.objectives], rows, report)
+    return 0 if print_summary(study, sweep, rows, summary, wall, report=report[0] if report else None) else 1

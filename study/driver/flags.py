@@ -70,6 +70,8 @@ FLAGS: tuple[Flag, ...] = (
          {"type": Path}, ("model.json",)),
     Flag("--smoke-test", "start-only", "3 trials of 1 epoch on 256 examples", {"action": "store_true"}),
     Flag("--verbose", "resume-safe", "show the trials' own output", {"action": "store_true"}),
+    Flag("--no-report", "resume-safe", "do not write the report (SWEEP/report/report.md) at the end, nor log it to the "
+         "MLflow parent run", {"dest": "report", "action": "store_false"}),
 )  # fmt: skip
 
 

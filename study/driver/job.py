@@ -1,6 +1,9 @@
 """What a sweep trial is, without Ray: sampled values -> config -> the one run path, described for tracking.
 
 `TrialJob` is handed to the Tune glue in tuning/ (which does not import study/) and pickled into every trial.
+A trial's MLflow run gets as params only the config keys its model kind reads (`models.registry`: no `aux.*` on a
+plain LSTM, no `train.truncation` on the Transformer), so runs of different kinds compare cleanly; the results
+table keeps the whole config.
 """
 
 from __future__ import annotations
@@ -9,13 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from models import reads
 from study.cost.memory_model import MemoryModel, Prediction
 from study.results.table import ResultsTable
 from study.run.config import RunConfig, dump_yaml, flatten
 from study.run.provenance import command_line
 from study.run.runner import run_config
-from study.spec.definition import SEED_OF, Study
-from tuning.naming import trial_run_name, trial_tags
+from study.spec.definition import SEED_OF, WORKERS, Study
+from tuning.naming import config_group, trial_run_name, trial_summary, trial_tags
 
 CONFIGS = "configs"  # sweep_dir/configs/TRIAL.yaml: each trial's resolved config
 
@@ -66,12 +70,36 @@ class TrialJob:
         if workers > 1:
             args += ["--workers", str(workers)]
         command = command_line("study.train", args)
+        config, applying = flatten(cfg), self.applying(cfg)
+        group = config_group({**applying, **({WORKERS: workers} if workers > 1 else {})})
+        tags = trial_tags(command, str(path), params.get(SEED_OF), group=group,
+                          scientific=self.scientific(params, applying))  # fmt: skip
         return {
-            "config": flatten(cfg),
+            "config": config,
+            "params": applying,
             "config_path": str(path),
             "command": command,
-            "run_name": trial_run_name(trial_id, params),
-            "tags": trial_tags(command, str(path), params.get(SEED_OF)),
+            "run_name": trial_run_name(self.number(trial_id), params, first=self.scientific_keys()),
+            "tags": tags,
             **{f"predicted_{k}": [round(p.mb, 1), round(p.error, 1)] for k, p in self.predicted(params, cfg).items()},
         }
 
+    @staticmethod
+    def applying(cfg: RunConfig) -> dict[str, Any]:
+        """The flattened config keys the config's model kind reads: what its MLflow run gets as params."""
+        return {k: v for k, v in flatten(cfg).items() if reads(cfg.model.kind, k)}
+
+    def scientific_keys(self) -> list[str]:
+        return [p.key for p in self.study.space.params if p.role == "scientific"]
+
+    def scientific(self, params: dict[str, Any], applying: dict[str, Any]) -> str:
+        """The trial's values of the study's scientific keys that apply to it: 'r_lstm train.truncation=14'."""
+        values = {k: applying[k] if k in applying else params[k] for k in self.scientific_keys()
+                  if k in applying or k in params}  # fmt: skip
+        return trial_summary(values)
+
+    def number(self, trial_id: str) -> int:
+        """The trial's place in the sweep, from 1, in the order trials started (its row in the results table; the
+        next one for a trial not in it yet)."""
+        rows = list(self.results_table().rows)
+        return rows.index(trial_id) + 1 if trial_id in rows else len(rows) + 1

@@ -3,13 +3,14 @@ and where its files, exports, MLflow runs and report are."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from study.cost.memory_model import memory_checks
 from study.results.ranking import pareto_front, rank
 from study.results.sweep_dir import SweepInfo
 from study.spec.definition import Study
-from tuning.naming import experiment_name, trial_summary
+from tuning.naming import REPORT_ARTIFACTS, experiment_name, runs_url, trial_summary
 
 
 def params_text(row: dict[str, Any]) -> str:
@@ -18,11 +19,11 @@ def params_text(row: dict[str, Any]) -> str:
 
 
 def print_summary(
-    study: Study, sweep: SweepInfo, rows: list[dict[str, Any]], export: dict[str, Any], wall: float
-) -> bool:
-    """Print the finished sweep's results; False when no trial finished with a finite objective."""
-    from tuning.tracking import ui_command
-
+    study: Study, sweep: SweepInfo, rows: list[dict[str, Any]], export: dict[str, Any], wall: float,
+    report: Path | None = None,
+) -> bool:  # fmt: skip
+    """Print the finished sweep's results; False when no trial finished with a finite objective. `report`: the
+    report the sweep wrote, if it did."""
     data = sweep.data
     metric, mode = study.objectives[0].metric, study.objectives[0].mode
     trained = sum((r.get("metrics") or {}).get("run_seconds", 0.0) for r in rows)
@@ -48,10 +49,24 @@ def print_summary(
     print_memory(rows)
     print(f"sweep files: {sweep.path} (results.json, configs/, optuna.db)")
     print(f"exports: {sweep.path / 'export'} (summary.md, {len(export['top'])} config(s))")
-    print(f"MLflow UI: {ui_command(data['tracking_uri'])}   (experiment {experiment_name(study.name)})")
-    print(f"Optuna dashboard: optuna-dashboard sqlite:///{sweep.path / 'optuna.db'}")
-    print(f"report: python -m study.report --sweep {sweep.path}")
+    if report is not None:
+        print(f"report: {report} (and on the MLflow parent run, under {REPORT_ARTIFACTS}/)")
+    else:
+        print(f"report: python -m study.report --sweep {sweep.path}")
+    print_links(study, sweep)
     return bool(best)
+
+
+def print_links(study: Study, sweep: SweepInfo) -> None:
+    """The commands that open the MLflow UI and optuna-dashboard, and the URL of the sweep's runs table."""
+    from tuning.tracking import ui_command
+
+    data = sweep.data
+    print(f"MLflow UI: {ui_command(data['tracking_uri'])}   (experiment {experiment_name(study.name)})")
+    if data.get("mlflow_experiment_id"):
+        print(f"  the sweep's runs: {runs_url(data['tracking_uri'], data['mlflow_experiment_id'])}")
+    print(f"Optuna dashboard: optuna-dashboard --host 127.0.0.1 sqlite:///{sweep.path / 'optuna.db'}   "
+          "(pip install -e '.[ui]')")
 
 
 def _print_pareto(study: Study, rows: list[dict[str, Any]]) -> None:

@@ -100,9 +100,8 @@ def judge(trials: list[Trial], metric: str, mode: str) -> Claim | None:
     truncated = _best(same, metric, mode)
     if truncated is None:
         return None
-    full = _best(
-        [g for g in groups if g.config["model.kind"] == "lstm" and g.config.get("train.truncation") is None], metric, mode
-    )
+    plain_full = [g for g in groups if g.config["model.kind"] == "lstm" and g.config.get("train.truncation") is None]
+    full = _best(plain_full, metric, mode)
     aux, trunc = auxiliary.estimate("test_accuracy"), truncated.estimate("test_accuracy")
     if aux.mean - aux.half_width > trunc.mean + trunc.half_width:
         verdict = SUPPORTED

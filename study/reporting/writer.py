@@ -28,6 +28,7 @@ from study.results.table import load_rows
 from tuning.redact import redact
 
 REPORT = "report.md"
+REPORT_TOP_K = 5  # best configurations listed, unless asked otherwise
 # In the order they appear; each returns an empty Section where the sweep has nothing for it.
 SECTIONS: tuple[Callable[[ReportContext], Section], ...] = (
     overview,

@@ -46,21 +46,7 @@ def finished(ray_cluster, tmp_path_factory):
     uri = f"sqlite:///{cwd / 'mlflow.db'}"
     parents, children = runs(uri, EXPERIMENT)
     assert len(parents) == 1 and len(children) == TRIALS
-    _scaffold_parent(uri, parents[0], children, cwd)  # TEMP until issue20-a lands
     return cwd, parents[0], children
-
-
-# TEMP until issue20-a lands: the sweep itself will log these on its parent run.
-def _scaffold_parent(uri: str, parent, children, cwd: Path) -> None:  # TEMP until issue20-a lands
-    client = MlflowClient(uri)  # TEMP until issue20-a lands
-    if "best/val/accuracy" not in parent.data.metrics:  # TEMP until issue20-a lands
-        best = 0.0  # TEMP until issue20-a lands
-        for step, child in enumerate(sorted(children, key=lambda c: c.info.end_time), 1):  # TEMP until issue20-a lands
-            best = max(best, child.data.metrics["val/accuracy"])  # TEMP until issue20-a lands
-            client.log_metric(parent.info.run_id, "best/val/accuracy", best, step=step)  # TEMP until issue20-a lands
-    if not [a for a in client.list_artifacts(parent.info.run_id) if a.path == "report"]:  # TEMP until issue20-a lands
-        (cwd / "report.md").write_text(f"# Sweep {NAME}\n\nThe report of the sweep.\n")  # TEMP until issue20-a lands
-        client.log_artifact(parent.info.run_id, str(cwd / "report.md"), "report")  # TEMP until issue20-a lands
 
 
 @pytest.fixture(scope="module")

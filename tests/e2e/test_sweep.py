@@ -39,14 +39,17 @@ def smoke(ray_cluster, tmp_path_factory):
 def test_smoke_sweep_logs_one_parent_and_three_nested_children_to_sqlite(smoke):
     cwd, result = smoke
     uri = f"sqlite:///{cwd / 'mlflow.db'}"
-    assert f"mlflow ui --backend-store-uri {uri}" in result.stdout
+    assert f"mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri {uri}" in result.stdout
     assert "best trial" in result.stdout and "exports:" in result.stdout
-    assert f"report: python -m study.report --sweep {cwd / 'sweeps' / 'smoke'}" in result.stdout
+    assert f"report: {cwd / 'sweeps' / 'smoke' / 'report' / 'report.md'} (and on the MLflow parent" in result.stdout
     parents, children = runs(uri, "auxlstm-default")
     assert len(parents) == 1 and len(children) == 3
     parent = parents[0]
+    experiment = parent.info.experiment_id
+    assert f"http://127.0.0.1:5000/#/experiments/{experiment}/runs?workflowType=machine_learning" in result.stdout
     client = MlflowClient(uri)
     kinds = set()
+    assert sorted(c.info.run_name[:5] for c in children) == ["0001 ", "0002 ", "0003 "]
     for child in children:
         assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
         assert child.info.status == "FINISHED"
@@ -57,8 +60,15 @@ def test_smoke_sweep_logs_one_parent_and_three_nested_children_to_sqlite(smoke):
         params = child.data.params
         assert params["data.image_size"] == "14" and params["data.limit_train"] == "256"
         kinds.add(params["model.kind"])
+        assert child.info.run_name.split()[1] == params["model.kind"] and len(child.info.run_name) <= 40
+        assert child.data.tags["auxlstm.scientific"] == params["model.kind"]  # the study's scientific key
+        assert len(child.data.tags["auxlstm.config_group"]) == 8
+        if params["model.kind"] == "lstm":  # only the keys its kind reads
+            assert not [k for k in params if k.startswith("aux.")] and "train.truncation" in params
+        else:
+            assert "aux.weight" in params
         history = client.get_metric_history(child.info.run_id, "val/accuracy")
-        epochs = int(float(params["aux.pretrain_epochs"])) * (params["model.kind"] != "lstm") + 1
+        epochs = int(float(params.get("aux.pretrain_epochs", 0))) + 1
         assert [m.step for m in history] == list(range(1, epochs + 1))
         artifacts = {a.path for a in client.list_artifacts(child.info.run_id)}
         assert {"config.yaml", "history.json", "metrics.json"} <= artifacts
@@ -69,6 +79,27 @@ def test_smoke_sweep_logs_one_parent_and_three_nested_children_to_sqlite(smoke):
     assert [r["status"] for r in rows] == ["COMPLETE"] * 3
     assert {r["mlflow_run_id"] for r in rows} == {c.info.run_id for c in children}
     assert all(Path(r["checkpoint"]).is_dir() for r in rows)
+    _assert_the_parent_tells_the_sweep(client, parent.info.run_id, trials=3)
+    assert (sweep_dir / "report" / "report.md").is_file()  # written by the sweep itself
+
+
+def _assert_the_parent_tells_the_sweep(client: MlflowClient, run_id: str, trials: int) -> None:
+    """Best val/accuracy so far and the counts at steps 1..trials (each once), the sweep's times, its files."""
+    best = client.get_metric_history(run_id, "best/val/accuracy")
+    steps = [m.step for m in best]
+    assert steps == sorted(set(steps)) and steps[-1] == trials and set(steps) <= set(range(1, trials + 1))
+    values = [m.value for m in sorted(best, key=lambda m: m.step)]
+    assert values == sorted(values)  # max: never falls
+    complete = sorted((m.step, m.value) for m in client.get_metric_history(run_id, "trials/complete"))
+    assert [step for step, _ in complete] == list(range(1, trials + 1)) and complete[-1][1] == trials
+    for name in ("trials/stopped", "trials/failed", "trials/pruned"):
+        assert [m.step for m in client.get_metric_history(run_id, name)] == list(range(1, trials + 1)), name
+    for name in ("sweep/wall_seconds", "sweep/trial_seconds", "sweep/mean_trial_seconds"):
+        (point,) = client.get_metric_history(run_id, name)
+        assert point.step == trials and point.value > 0, name
+    listed = {a.path for top in ("", "export", "report") for a in client.list_artifacts(run_id, top)}
+    assert {"spec.yaml", "results.json", "export/summary.md", "export/configs", "report/report.md"} <= listed
+    assert any(p.endswith(".png") for p in listed)
 
 
 def test_export_reproduces_the_exported_trials_config_through_study_train(smoke, tmp_path, capsys):
@@ -173,6 +204,8 @@ def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_clust
     client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     for child in children:
         assert [m.step for m in client.get_metric_history(child.info.run_id, "val/accuracy")] == [1, 2, 3]
+    # The parent's curves continue on the same run: steps 1..5, none twice.
+    _assert_the_parent_tells_the_sweep(client, parents[0].info.run_id, trials=5)
 
 
 def test_a_nan_trial_fails_with_its_reason_and_the_sweep_goes_on(ray_cluster, tmp_path):
@@ -248,6 +281,8 @@ def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_st
     _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-seeded")
     assert len(children) == 3
     assert [c.data.tags.get("auxlstm.seed_of") for c in children].count(best["trial_id"]) == 1
+    groups = {c.data.tags["auxlstm.trial_id"]: c.data.tags["auxlstm.config_group"] for c in children}
+    assert groups[rerun["trial_id"]] == groups[best["trial_id"]] and len(set(groups.values())) == 2  # by seed only
     assert "seed-robust ranking by the one-sided 95 % lower bound of val/accuracy" in result.stdout
     summary = json.loads((sweep_dir / "export" / "summary.json").read_text())
     (top,) = summary["top"]

@@ -57,3 +57,10 @@ def test_every_start_only_flag_has_an_example_that_sets_it():
     for flag in (f for f in FLAGS if f.role == "start-only"):
         given = parser.parse_args([flag.name, *flag.example])
         assert vars(given) != vars(defaults), flag.name
+
+
+def test_no_report_skips_the_report_and_may_be_given_on_resume():
+    assert parse_args([], "sweep").report is True
+    assert parse_args(["--no-report"], "sweep").report is False
+    assert parse_args(["--name", "old", "--resume", "--no-report"], "sweep").report is False
+    assert next(f for f in FLAGS if f.name == "--no-report").role == "resume-safe"
