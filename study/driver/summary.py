@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from study.cost.memory_model import memory_checks
+from study.reporting.claim import judge
+from study.reporting.trials import load_trials
 from study.results.ranking import pareto_front, rank
 from study.results.sweep_dir import SweepInfo
 from study.spec.definition import Study
@@ -39,6 +41,9 @@ def print_summary(
         )
     else:
         print(f"no trial finished with a finite {metric}")
+    claim = judge(load_trials(rows), metric, mode)
+    if claim is not None:  # the sweep compared an auxiliary kind with the plain truncated LSTM over seeds
+        print(claim.line())
     if len(study.objectives) > 1:
         _print_pareto(study, rows)
     if export["ranked_by"] == "seed bound":

@@ -47,12 +47,12 @@ class Claim:
     def line(self) -> str:
         """One line: the verdict and the numbers behind it."""
         aux, trunc = self.auxiliary.estimate("test_accuracy"), self.truncated.estimate("test_accuracy")
-        seeds = min(aux.n, trunc.n)
+        seeds = f"{aux.n} seeds each" if aux.n == trunc.n else f"{aux.n} and {trunc.n} seeds"
         overlap = "do not overlap" if self.verdict != UNDECIDED else "overlap"
         text = (
             f"paper's claim (an auxiliary loss beats truncated backpropagation alone) at this scale: "
             f"{self.verdict.upper()}: {self.auxiliary.method} test accuracy {_describe(aux)} against "
-            f"{self.truncated.method} {_describe(trunc)} (95 % intervals over {seeds}+ seeds {overlap})"
+            f"{self.truncated.method} {_describe(trunc)} (95 % intervals over {seeds} {overlap})"
         )
         if self.full is not None:
             text += f"; {self.full.method} {_describe(self.full.estimate('test_accuracy'))} as the reference"

@@ -268,11 +268,22 @@ def test_searched_workers_decide_each_trials_workers_and_stay_out_of_its_config(
     assert parse_study(VALID).max_workers == 1 and parse_study(_with("resources", {"workers": 3})).workers_for({}) == 3
 
 
-def test_default_study_covers_the_three_lstm_kinds_with_six_or_more_trials():
+def test_default_study_runs_the_claims_comparison_with_three_seeds_each_and_no_trial_stopped_early():
     study = load_study("default")
-    kinds = next(p.values for p in study.space.params if p.key == "model.kind")
-    assert set(kinds) == {"lstm", "r_lstm", "p_lstm"} and study.trials >= 6
+    assert study.exact_points and study.scheduler.kind == "fifo" and study.trials == len(study.points)
+    seeds: dict[tuple, set] = {}
+    for point in study.points:
+        config = flatten(study.config_for(point))
+        seeds.setdefault((config["model.kind"], config["train.truncation"]), set()).add(config["train.seed"])
+    assert set(seeds) == {("r_lstm", 1), ("p_lstm", 1), ("lstm", 1), ("lstm", None)}
+    assert all(len(s) >= 3 for s in seeds.values())
     assert flatten(study.config_for({}))["data.name"] == "mnist"
+
+
+def test_the_former_default_is_kept_as_the_search_demo():
+    study = load_study("search-demo")
+    kinds = next(p.values for p in study.space.params if p.key == "model.kind")
+    assert set(kinds) == {"lstm", "r_lstm", "p_lstm"} and study.trials >= 6 and study.scheduler.kind == "asha"
 
 
 def test_config_error_is_the_base_of_spec_error():
