@@ -20,6 +20,7 @@ SWEEP_TAG, TRIAL_TAG, ROLE_TAG = "auxlstm.sweep_id", "auxlstm.trial_id", "auxlst
 SWEEP_ROLE, TRIAL_ROLE = "sweep", "trial"  # the values of ROLE_TAG
 PARENT_TAG = "mlflow.parentRunId"  # what the MLflow UI nests children by
 NOTE_TAG = "mlflow.note.content"  # the run's description in the MLflow UI
+CLAIM_TAG = "auxlstm.claim"  # the parent's verdict on the paper's claim, where the sweep decided one
 STATUS_TAG, REASON_TAG = "auxlstm.status", "auxlstm.reason"  # a trial's end, as the results table says it
 # A trial's configuration apart from its seed (MLflow's "Group by" it: mean and range over seeds), and the values of
 # the study's scientific keys for it (e.g. 'r_lstm train.truncation=14').
@@ -123,6 +124,11 @@ def provenance_tags(
         **({"auxlstm.stand_ins": json.dumps(dict(stand_ins))} if stand_ins else {}),
         **{f"auxlstm.version.{name}": version for name, version in versions.items()},
     }  # fmt: skip
+
+
+def claim_tags(description: str, claim: str) -> dict[str, str]:
+    """The parent run's verdict on the paper's claim, as a tag and under the study's description in its note."""
+    return {CLAIM_TAG: claim, NOTE_TAG: f"{description.strip()}\n\n**{claim}**"}
 
 
 def sweep_tags(command: str, description: str) -> dict[str, str]:

@@ -4,6 +4,8 @@ its files.
 - Metrics (`tuning.naming`): the curves of `tuning.parent_run` (best objective so far, trials by status) and, at
   the last step, `sweep/wall_seconds` (the driver's time over every session of a resumed sweep),
   `sweep/trial_seconds` (the trials' training time, summed) and `sweep/mean_trial_seconds`.
+- Tags: where the sweep compared an auxiliary kind with the plain truncated LSTM over seeds, the claim's verdict
+  (`auxlstm.claim`, and under the study's description in the run's note).
 - Artifacts: `spec.yaml` (the study as it ran), `results.json`, `export/summary.md`, `export/summary.json`,
   `export/configs/NN_TRIAL.yaml` and `report/report.md` with its figures, every text masked (`tuning.redact`).
 
@@ -19,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from study.reporting.claim import judge
+from study.reporting.trials import load_trials
 from study.reporting.writer import REPORT, REPORT_TOP_K, write_report
 from study.results.sweep_dir import SweepInfo
 from study.results.table import RESULTS
@@ -31,6 +35,7 @@ from tuning.naming import (
     SPEC_ARTIFACT,
     TRIAL_SECONDS_METRIC,
     WALL_METRIC,
+    claim_tags,
 )
 
 REPORT_DIR = "report"  # SWEEP/report, as `python -m study.report` writes it
@@ -84,6 +89,9 @@ def log_parent(tracker: Any, sweep: SweepInfo, objectives: list[tuple[str, str]]
         ParentLog(tracker).send(end_series(rows, objectives, sweep.data.get("wall_seconds", 0.0)))
         tracker.log_files(tracker.parent_id, parent_files(sweep, report))
         tracker.log_binary(tracker.parent_id, [p for p in report[1:] if p.is_file()], REPORT_ARTIFACTS)
+        claim = judge(load_trials(rows), *objectives[0])
+        if claim is not None:
+            tracker.set_tags(tracker.parent_id, claim_tags(sweep.data["spec"].get("description", ""), claim.line()))
         return True
     except Exception as err:  # MLflow's or the network's: everything is in the sweep directory
         print(f"sweep: warning: the MLflow parent run did not get the sweep's metrics and files ({type(err).__name__}: "

@@ -85,3 +85,22 @@ def test_the_summary_prints_the_ui_on_loopback_and_the_runs_table_of_the_sweep(t
     sweep.data.update(tracking_uri="http://bob:pw@10.0.0.2:5000")
     print_links(parse_study(VALID), sweep)
     assert "http://10.0.0.2:5000/#/experiments/4/runs?workflowType=machine_learning" in capsys.readouterr().out
+
+
+def test_a_sweep_that_decided_the_claim_says_so_on_its_parent_run(tmp_path):
+    from tests.study.driver.test_summary import _rows
+
+    rows = _rows([(["model.kind=r_lstm"], [(0.30, 0.31), (0.33, 0.32), (0.31, 0.30)]),
+                  (["model.kind=lstm"], [(0.11, 0.12), (0.10, 0.13), (0.12, 0.12)])])  # fmt: skip
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    tracker = Tracker(uri, "exp", "sweep-1")
+    run_id = tracker.parent("s", {}, {})
+    assert log_parent(tracker, _sweep(tmp_path), [("val/accuracy", "max")], rows, [])
+    tags = MlflowClient(uri).get_run(run_id).data.tags
+    assert "SUPPORTED" in tags["auxlstm.claim"] and "r-LSTM Truncate1" in tags["auxlstm.claim"]
+    note = tags["mlflow.note.content"]
+    assert note.startswith("tried with token") and tags["auxlstm.claim"] in note
+    other = Tracker(uri, "exp", "sweep-2")  # one seed each: no verdict, nothing said
+    other_id = other.parent("t", {}, {})
+    assert log_parent(other, _sweep(tmp_path), [("val/accuracy", "max")], rows[:1] + rows[3:4], [])
+    assert "auxlstm.claim" not in MlflowClient(uri).get_run(other_id).data.tags
