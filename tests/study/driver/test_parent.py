@@ -102,5 +102,5 @@ def test_a_sweep_that_decided_the_claim_says_so_on_its_parent_run(tmp_path):
     assert note.startswith("tried with token") and tags["auxlstm.claim"] in note
     other = Tracker(uri, "exp", "sweep-2")  # one seed each: no verdict, nothing said
     other_id = other.parent("t", {}, {})
-    assert log_parent(other, _sweep(tmp_path), [("val/accuracy", "max")], rows[:1] + rows[3:4], [])
+    assert log_parent(other, _sweep(tmp_path / "2"), [("val/accuracy", "max")], rows[:1] + rows[3:4], [])
     assert "auxlstm.claim" not in MlflowClient(uri).get_run(other_id).data.tags
