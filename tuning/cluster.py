@@ -224,9 +224,22 @@ def _owner_only_token_file() -> None:
         pass  # no token file (RAY_AUTH_TOKEN, or RAY_AUTH_TOKEN_PATH elsewhere), or not ours to change
 
 
+def _absolute_paths(kwargs: dict) -> dict:
+    """`ray.init`'s path arguments made absolute against the caller's folder: `_temp_dir` and a runtime_env's
+    `working_dir` (a local path; a URI is left alone)."""
+    kwargs = dict(kwargs)
+    if kwargs.get("_temp_dir"):
+        kwargs["_temp_dir"] = os.path.abspath(kwargs["_temp_dir"])
+    env = kwargs.get("runtime_env")
+    if isinstance(env, dict) and env.get("working_dir") and "://" not in str(env["working_dir"]):
+        kwargs["runtime_env"] = {**env, "working_dir": os.path.abspath(env["working_dir"])}
+    return kwargs
+
+
 @contextmanager
 def _in_project_folder() -> Iterator[None]:
-    """The current folder is the project's while the block runs (`ray.init`: see the module's docstring)."""
+    """The current folder is the project's while the block runs (`ray.init`: see the module's docstring). The
+    current folder is the process's: call `init_ray` before starting threads that resolve relative paths."""
     here = os.getcwd()
     os.chdir(PROJECT_ROOT)
     try:
@@ -257,6 +270,7 @@ def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False,
     if local and authenticated:
         _create_token_file()  # before Ray would write it world-readable; joining needs that cluster's token
     _owner_only_token_file()
+    kwargs = _absolute_paths(kwargs)  # before the change of folder, which would move a relative one
     try:
         with _in_project_folder():
             if local:

@@ -19,7 +19,7 @@ from typing import Any
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from tuning.naming import PARENT_TAG, ROLE_TAG, SWEEP_ROLE, SWEEP_TAG, TRIAL_ROLE, TRIAL_TAG, UI_PORT, runs_url
+from tuning.naming import PARENT_TAG, ROLE_TAG, SWEEP_ROLE, SWEEP_TAG, TRIAL_ROLE, TRIAL_TAG, UI_PORT
 from tuning.redact import redact, secret_values, strip_credentials
 
 BATCH = 100  # MLflow's limit on params per log_batch call
@@ -108,10 +108,6 @@ class Tracker:
         if self._parent is None:
             self._parent = self._find(SWEEP_ROLE)
         return self._parent
-
-    def runs_url(self) -> str:
-        """The sweep's runs table in the MLflow UI (model-training mode)."""
-        return runs_url(self.uri, self.experiment_id)
 
     def child(self, trial_id: str, name: str, params: Mapping[str, Any], tags: Mapping[str, str]) -> str:
         """The trial's child run under the parent, created once; later calls (and resumed sweeps) reuse it."""

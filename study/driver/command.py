@@ -150,7 +150,7 @@ def sweep_params(study: Study) -> dict[str, Any]:
 def run(prepared: Prepared, tracker: Any, args: argparse.Namespace) -> int:
     """The phases, then what MLflow missed, the export, the report, the parent run's metrics and files, and the
     summary (or how to resume what is unfinished)."""
-    from study.driver.parent import log_parent, write_sweep_report
+    from study.driver.parent import log_parent, sweep_claims, write_sweep_report
     from study.driver.phases import plan_for, run_phases, sweep_rows, unfinished
     from study.driver.summary import print_summary
     from study.results.export import export
@@ -183,5 +183,8 @@ def run(prepared: Prepared, tracker: Any, args: argparse.Namespace) -> int:
         return 1
     summary = export(sweep, sweep.path / "export", top_k=args.top_k)
     report = write_sweep_report(sweep) if args.report else []
-    log_parent(tracker, sweep, [(o.metric, o.mode) for o in study.objectives], rows, report)
-    return 0 if print_summary(study, sweep, rows, summary, wall, report=report[0] if report else None) else 1
+    objectives = [(o.metric, o.mode) for o in study.objectives]
+    claims = sweep_claims(rows, objectives)
+    logged = not waiting and log_parent(tracker, sweep, objectives, rows, report, summary, claims)  # not when down
+    return 0 if print_summary(study, sweep, rows, summary, wall, report=report[0] if report else None,
+                              claims=claims, logged=logged) else 1  # fmt: skip

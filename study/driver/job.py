@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from models import reads
 from study.cost.memory_model import MemoryModel, Prediction
+from study.results.seeds import applying as applying_keys
+from study.results.seeds import seed_free_group
 from study.results.table import ResultsTable
 from study.run.config import RunConfig, dump_yaml, flatten
 from study.run.provenance import command_line
 from study.run.runner import run_config
-from study.spec.definition import SEED_OF, WORKERS, Study
-from tuning.naming import config_group, trial_run_name, trial_summary, trial_tags
+from study.spec.definition import SEED_OF, Study
+from tuning.naming import trial_run_name, trial_summary, trial_tags
 
 CONFIGS = "configs"  # sweep_dir/configs/TRIAL.yaml: each trial's resolved config
 
@@ -70,8 +71,8 @@ class TrialJob:
         if workers > 1:
             args += ["--workers", str(workers)]
         command = command_line("study.train", args)
-        config, applying = flatten(cfg), self.applying(cfg)
-        group = config_group({**applying, **({WORKERS: workers} if workers > 1 else {})})
+        config = flatten(cfg)
+        applying, group = applying_keys(config), seed_free_group(config, workers)
         tags = trial_tags(command, str(path), params.get(SEED_OF), group=group,
                           scientific=self.scientific(params, applying))  # fmt: skip
         return {
@@ -83,11 +84,6 @@ class TrialJob:
             "tags": tags,
             **{f"predicted_{k}": [round(p.mb, 1), round(p.error, 1)] for k, p in self.predicted(params, cfg).items()},
         }
-
-    @staticmethod
-    def applying(cfg: RunConfig) -> dict[str, Any]:
-        """The flattened config keys the config's model kind reads: what its MLflow run gets as params."""
-        return {k: v for k, v in flatten(cfg).items() if reads(cfg.model.kind, k)}
 
     def scientific_keys(self) -> list[str]:
         return [p.key for p in self.study.space.params if p.role == "scientific"]

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from study.reporting.claim import judge
+from study.reporting.claim import Claim, judge
 from study.reporting.trials import load_trials
 from study.reporting.writer import REPORT, REPORT_TOP_K, write_report
 from study.results.sweep_dir import SweepInfo
@@ -51,6 +51,15 @@ def write_sweep_report(sweep: SweepInfo) -> list[Path]:
         return []
 
 
+def sweep_claims(rows: list[dict[str, Any]], objectives: list[tuple[str, str]]) -> list[Claim]:
+    """The paper's claim as the sweep decided it (`study.reporting.claim`); [] with a warning where that fails."""
+    try:
+        return judge(load_trials(rows), objectives)
+    except Exception as err:  # a row the verdict cannot read: the sweep's results stand without it
+        print(f"sweep: warning: no verdict on the paper's claim ({type(err).__name__}: {err})", flush=True)
+        return []
+
+
 def end_series(rows: list[dict[str, Any]], objectives: list[tuple[str, str]], wall_seconds: float) -> dict:
     """The parent's curves, and the sweep's times at the last step."""
     from tuning.parent_run import sweep_series, trials_ended
@@ -65,33 +74,34 @@ def end_series(rows: list[dict[str, Any]], objectives: list[tuple[str, str]], wa
     return series
 
 
-def parent_files(sweep: SweepInfo, report: list[Path]) -> dict[str, str]:
-    """The parent's text artifacts: artifact path -> text."""
+def parent_files(sweep: SweepInfo, report: list[Path], exported: dict[str, Any]) -> dict[str, str]:
+    """The parent's text artifacts: artifact path -> text (of the export, only the configs it just wrote)."""
     files = {SPEC_ARTIFACT: yaml.safe_dump(sweep.data["spec"], sort_keys=False)}
     if (sweep.path / RESULTS).is_file():
         files[RESULTS_ARTIFACT] = (sweep.path / RESULTS).read_text()
     export = sweep.path / "export"
     for path in sorted(export.glob("summary.*")):
         files[f"{EXPORT_ARTIFACTS}/{path.name}"] = path.read_text()
-    for path in sorted(export.glob("*.yaml")):
-        files[f"{EXPORT_CONFIGS}/{path.name}"] = path.read_text()
+    for name in sorted(Path(entry["config_file"]).name for entry in exported.get("top", [])):
+        files[f"{EXPORT_CONFIGS}/{name}"] = (export / name).read_text()
     if report and report[0].name == REPORT:
         files[f"{REPORT_ARTIFACTS}/{REPORT}"] = report[0].read_text()
     return files
 
 
 def log_parent(tracker: Any, sweep: SweepInfo, objectives: list[tuple[str, str]], rows: list[dict[str, Any]],
-               report: list[Path]) -> bool:  # fmt: skip
-    """Send the parent run its last curve points, times and files; False (with a warning) where MLflow refuses."""
+               report: list[Path], exported: dict[str, Any], claims: list[Claim]) -> bool:  # fmt: skip
+    """Send the parent run its last curve points, times, files and verdicts (`exported`: what `export` returned);
+    False (with a warning) where MLflow refuses."""
     from tuning.parent_run import ParentLog
 
     try:
         ParentLog(tracker).send(end_series(rows, objectives, sweep.data.get("wall_seconds", 0.0)))
-        tracker.log_files(tracker.parent_id, parent_files(sweep, report))
+        tracker.log_files(tracker.parent_id, parent_files(sweep, report, exported))
         tracker.log_binary(tracker.parent_id, [p for p in report[1:] if p.is_file()], REPORT_ARTIFACTS)
-        claim = judge(load_trials(rows), *objectives[0])
-        if claim is not None:
-            tracker.set_tags(tracker.parent_id, claim_tags(sweep.data["spec"].get("description", ""), claim.line()))
+        if claims:
+            lines = "\n\n".join(found.line() for found in claims)
+            tracker.set_tags(tracker.parent_id, claim_tags(sweep.data["spec"].get("description", ""), lines))
         return True
     except Exception as err:  # MLflow's or the network's: everything is in the sweep directory
         print(f"sweep: warning: the MLflow parent run did not get the sweep's metrics and files ({type(err).__name__}: "

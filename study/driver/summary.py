@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from study.cost.memory_model import memory_checks
-from study.reporting.claim import judge
-from study.reporting.trials import load_trials
+from study.reporting.claim import Claim
 from study.results.ranking import pareto_front, rank
 from study.results.sweep_dir import SweepInfo
 from study.spec.definition import Study
@@ -22,10 +21,11 @@ def params_text(row: dict[str, Any]) -> str:
 
 def print_summary(
     study: Study, sweep: SweepInfo, rows: list[dict[str, Any]], export: dict[str, Any], wall: float,
-    report: Path | None = None,
+    report: Path | None = None, claims: list[Claim] = (), logged: bool = True,
 ) -> bool:  # fmt: skip
     """Print the finished sweep's results; False when no trial finished with a finite objective. `report`: the
-    report the sweep wrote, if it did."""
+    report the sweep wrote, if it did; `claims`: its verdicts on the paper's claim; `logged`: whether the MLflow
+    parent run got the report."""
     data = sweep.data
     metric, mode = study.objectives[0].metric, study.objectives[0].mode
     trained = sum((r.get("metrics") or {}).get("run_seconds", 0.0) for r in rows)
@@ -41,9 +41,8 @@ def print_summary(
         )
     else:
         print(f"no trial finished with a finite {metric}")
-    claim = judge(load_trials(rows), metric, mode)
-    if claim is not None:  # the sweep compared an auxiliary kind with the plain truncated LSTM over seeds
-        print(claim.line())
+    for found in claims:  # the sweep compared an auxiliary kind with the plain truncated LSTM over seeds
+        print(found.line())
     if len(study.objectives) > 1:
         _print_pareto(study, rows)
     if export["ranked_by"] == "seed bound":
@@ -55,7 +54,7 @@ def print_summary(
     print(f"sweep files: {sweep.path} (results.json, configs/, optuna.db)")
     print(f"exports: {sweep.path / 'export'} (summary.md, {len(export['top'])} config(s))")
     if report is not None:
-        print(f"report: {report} (and on the MLflow parent run, under {REPORT_ARTIFACTS}/)")
+        print(f"report: {report}" + (f" (and on the MLflow parent run, under {REPORT_ARTIFACTS}/)" if logged else ""))
     else:
         print(f"report: python -m study.report --sweep {sweep.path}")
     print_links(study, sweep)

@@ -16,8 +16,10 @@ from typing import Any
 
 from scipy import stats
 
+from models.registry import reads
 from study.results.ranking import objective_value, rank
-from study.spec.definition import SEED_OF, is_rerun
+from study.spec.definition import SEED_OF, WORKERS, is_rerun
+from tuning.naming import config_group
 
 CONFIDENCE = 0.95  # one-sided
 
@@ -51,6 +53,17 @@ class SeedGroup:
             return None
         margin = stats.t.ppf(CONFIDENCE, self.seeds - 1) * self.std / math.sqrt(self.seeds)
         return self.mean - margin if self.mode == "max" else self.mean + margin
+
+
+def applying(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of a flat config that its model kind reads (no `aux.*` for a plain LSTM): what tells its runs apart."""
+    return {k: v for k, v in config.items() if reads(config["model.kind"], k)}
+
+
+def seed_free_group(config: Mapping[str, Any], workers: int = 1) -> str:
+    """The configuration apart from its seed, as the MLflow tag `auxlstm.config_group` names it: equal for runs
+    that differ only in `train.seed` (or in keys their kind does not read)."""
+    return config_group({**applying(config), **({WORKERS: workers} if workers > 1 else {})})
 
 
 def origin_of(row: Mapping[str, Any]) -> str:

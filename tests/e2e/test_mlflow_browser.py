@@ -9,6 +9,7 @@ it); a failing step names its screenshot.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -19,7 +20,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from mlflow.tracking import MlflowClient
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -46,7 +46,9 @@ def finished(ray_cluster, tmp_path_factory):
     uri = f"sqlite:///{cwd / 'mlflow.db'}"
     parents, children = runs(uri, EXPERIMENT)
     assert len(parents) == 1 and len(children) == TRIALS
-    return cwd, parents[0], children
+    printed = re.search(r"the sweep's runs: (http://127\.0\.0\.1:5000/\S+)", result.stdout)
+    assert printed, f"the summary prints no runs-table URL:\n{result.stdout[-2000:]}"
+    return cwd, parents[0], children, printed.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -125,9 +127,9 @@ class Steps:
 
 
 def _runs_table(page: Page, base: str, finished) -> str:
-    """Open the sweep's runs table in Model-training mode (the URL the sweep prints); the parent's name."""
-    experiment = MlflowClient(f"sqlite:///{finished[0] / 'mlflow.db'}").get_experiment_by_name(EXPERIMENT)
-    page.goto(f"{base}/#/experiments/{experiment.experiment_id}/runs?workflowType=machine_learning")
+    """Open the URL the sweep printed (its runs table in Model-training mode), on the test's server; the parent's
+    name."""
+    page.goto(finished[3].replace("http://127.0.0.1:5000", base))
     parent = finished[1]
     expect(page.get_by_role("link", name=parent.info.run_name, exact=True)).to_be_visible()
     assistant = page.locator('button[data-component-id="mlflow.assistant.chat_panel.close"]')

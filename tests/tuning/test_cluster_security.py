@@ -274,3 +274,15 @@ def test_a_plain_ray_init_listens_beyond_loopback_which_is_why_the_project_never
         assert gcs_port in _ports(exposed), started  # ... but its GCS listens on every interface
     finally:
         _stop(driver)
+
+
+def test_ray_init_path_arguments_are_made_absolute_before_the_change_of_folder(tmp_path, monkeypatch):
+    from tuning.cluster import _absolute_paths
+
+    monkeypatch.chdir(tmp_path)
+    made = _absolute_paths({"_temp_dir": "ray-tmp", "runtime_env": {"working_dir": "code", "pip": ["x"]},
+                            "num_cpus": 2})  # fmt: skip
+    assert made["_temp_dir"] == str(tmp_path / "ray-tmp") and made["num_cpus"] == 2
+    assert made["runtime_env"] == {"working_dir": str(tmp_path / "code"), "pip": ["x"]}
+    assert _absolute_paths({"runtime_env": {"working_dir": "s3://b/code.zip"}})["runtime_env"]["working_dir"] == (
+        "s3://b/code.zip")  # fmt: skip

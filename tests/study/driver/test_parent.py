@@ -9,13 +9,14 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from study.driver.parent import end_series, log_parent, write_sweep_report
+from study.driver.parent import end_series, log_parent, sweep_claims, write_sweep_report
 from study.driver.summary import print_links
 from study.results.sweep_dir import SweepInfo
 from study.spec.parse import parse_study
 from tests.study.spec.samples import VALID
 from tuning.tracking import Tracker
 
+EXPORTED = {"top": [{"config_file": "/elsewhere/export/01_a.yaml"}]}
 ROWS = [
     {"trial_id": "a", "status": "COMPLETE", "finished": 1.0, "metrics": {"val/accuracy": 0.3, "run_seconds": 10.0}},
     {"trial_id": "b", "status": "FAILED", "finished": 2.0, "metrics": {"run_seconds": 2.0}},
@@ -30,6 +31,7 @@ def _sweep(tmp_path: Path) -> SweepInfo:
     (path / "export" / "summary.md").write_text("# Sweep s\n")
     (path / "export" / "summary.json").write_text("{}")
     (path / "export" / "01_a.yaml").write_text("model: {kind: lstm}\n")
+    (path / "export" / "02_old.yaml").write_text("model: {kind: lstm}\n")  # an earlier export's: not this one's
     data = {"name": "s", "spec": {**VALID, "description": "tried with token tok-5f3a9e"}, "wall_seconds": 42.0,
             "objectives": [{"metric": "val/accuracy", "mode": "max"}]}  # fmt: skip
     return SweepInfo(path, data)
@@ -52,12 +54,13 @@ def test_the_parent_gets_the_spec_results_export_and_report_masked(tmp_path, mon
     report = [tmp_path / "report.md", tmp_path / "curves.png"]
     report[0].write_text("# Report\n![curves](curves.png)\n")
     report[1].write_bytes(b"\x89PNG fake")
-    assert log_parent(tracker, sweep, [("val/accuracy", "max")], ROWS, report)
-    assert log_parent(tracker, sweep, [("val/accuracy", "max")], ROWS, report)  # again: no step twice
+    assert log_parent(tracker, sweep, [("val/accuracy", "max")], ROWS, report, EXPORTED, [])
+    assert log_parent(tracker, sweep, [("val/accuracy", "max")], ROWS, report, EXPORTED, [])  # again: no step twice
     client = MlflowClient(uri)
     listed = {a.path for top in ("", "export", "export/configs", "report") for a in client.list_artifacts(run_id, top)}
     assert {"spec.yaml", "results.json", "export/summary.md", "export/summary.json", "export/configs/01_a.yaml",
             "report/report.md", "report/curves.png"} <= listed  # fmt: skip
+    assert "export/configs/02_old.yaml" not in listed
     local = Path(client.download_artifacts(run_id, "spec.yaml", str(tmp_path / "down")))
     assert "tried with token ***" in local.read_text() and "tok-5f3a9e" not in local.read_text()
     assert [m.step for m in client.get_metric_history(run_id, "sweep/wall_seconds")] == [3]
@@ -71,7 +74,7 @@ def test_a_parent_mlflow_refuses_and_a_report_that_fails_each_warn_and_do_not_ra
     assert "the report could not be written (KeyError" in capsys.readouterr().out
     tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}", "exp", "sweep-1")
     tracker.delete(tracker.parent("s", {}, {}))  # deleted in the UI: MLflow refuses to log to it
-    assert not log_parent(tracker, sweep, [("val/accuracy", "max")], ROWS, [])
+    assert not log_parent(tracker, sweep, [("val/accuracy", "max")], ROWS, [], EXPORTED, [])
     assert "the MLflow parent run did not get the sweep's metrics and files" in capsys.readouterr().out
 
 
@@ -95,12 +98,24 @@ def test_a_sweep_that_decided_the_claim_says_so_on_its_parent_run(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     tracker = Tracker(uri, "exp", "sweep-1")
     run_id = tracker.parent("s", {}, {})
-    assert log_parent(tracker, _sweep(tmp_path), [("val/accuracy", "max")], rows, [])
+    claims = sweep_claims(rows, [("val/accuracy", "max")])
+    assert log_parent(tracker, _sweep(tmp_path), [("val/accuracy", "max")], rows, [], EXPORTED, claims)
     tags = MlflowClient(uri).get_run(run_id).data.tags
     assert "SUPPORTED" in tags["auxlstm.claim"] and "r-LSTM Truncate1" in tags["auxlstm.claim"]
     note = tags["mlflow.note.content"]
     assert note.startswith("tried with token") and tags["auxlstm.claim"] in note
-    other = Tracker(uri, "exp", "sweep-2")  # one seed each: no verdict, nothing said
+    other = Tracker(uri, "exp", "sweep-2")  # no verdict, nothing said
     other_id = other.parent("t", {}, {})
-    assert log_parent(other, _sweep(tmp_path / "2"), [("val/accuracy", "max")], rows[:1] + rows[3:4], [])
+    assert log_parent(other, _sweep(tmp_path / "2"), [("val/accuracy", "max")], rows, [], EXPORTED, [])
     assert "auxlstm.claim" not in MlflowClient(uri).get_run(other_id).data.tags
+
+
+def test_a_verdict_that_cannot_be_reached_warns_and_the_sweep_goes_on(capsys, monkeypatch):
+    import study.driver.parent
+
+    def unreadable(trials, objectives):
+        raise TypeError("'>' not supported between instances of 'NoneType' and 'int'")
+
+    monkeypatch.setattr(study.driver.parent, "judge", unreadable)
+    assert sweep_claims(ROWS, [("val/accuracy", "max")]) == []
+    assert "no verdict on the paper's claim (TypeError: '>' not supported" in capsys.readouterr().out

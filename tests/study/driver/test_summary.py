@@ -4,6 +4,8 @@ LSTM over seeds, and nothing about it where it did not."""
 from __future__ import annotations
 
 from study.driver.summary import print_summary
+from study.reporting.claim import judge
+from study.reporting.trials import load_trials
 from study.results.sweep_dir import SweepInfo
 from study.run.config import flatten, load_config
 from study.spec.parse import load_study
@@ -23,9 +25,11 @@ def _rows(groups):
     return rows
 
 
-def _print(tmp_path, capsys, rows):
+def _print(tmp_path, capsys, rows, logged=True):
     sweep = SweepInfo(tmp_path, {"name": "s", "tracking_uri": f"sqlite:///{tmp_path}/mlflow.db"})
-    assert print_summary(load_study("default"), sweep, rows, EXPORT, wall=10.0)
+    claims = judge(load_trials(rows), [("val/accuracy", "max")])
+    assert print_summary(load_study("default"), sweep, rows, EXPORT, wall=10.0, report=tmp_path / "report.md",
+                         claims=claims, logged=logged)  # fmt: skip
     return capsys.readouterr().out
 
 
@@ -39,3 +43,10 @@ def test_a_sweep_that_ran_the_comparison_states_the_claims_verdict_in_one_line(t
 def test_a_sweep_without_seeds_says_nothing_about_the_claim(tmp_path, capsys):
     rows = _rows([(["model.kind=r_lstm"], [(0.30, 0.31)]), (["model.kind=lstm"], [(0.11, 0.12)])])
     assert "paper's claim" not in _print(tmp_path, capsys, rows)
+
+
+def test_the_report_is_said_to_be_on_mlflow_only_where_it_got_there(tmp_path, capsys):
+    rows = _rows([(["model.kind=lstm"], [(0.11, 0.12)])])
+    assert "(and on the MLflow parent run" in _print(tmp_path, capsys, rows)
+    out = _print(tmp_path, capsys, rows, logged=False)
+    assert f"report: {tmp_path / 'report.md'}\n" in out and "MLflow parent run" not in out

@@ -268,7 +268,7 @@ def test_searched_workers_decide_each_trials_workers_and_stay_out_of_its_config(
     assert parse_study(VALID).max_workers == 1 and parse_study(_with("resources", {"workers": 3})).workers_for({}) == 3
 
 
-def test_default_study_runs_the_claims_comparison_with_three_seeds_each_and_no_trial_stopped_early():
+def test_default_study_runs_the_claims_comparison_with_three_or_more_seeds_each_and_no_trial_stopped_early():
     study = load_study("default")
     assert study.exact_points and study.scheduler.kind == "fifo" and study.trials == len(study.points)
     seeds: dict[tuple, set] = {}
@@ -277,6 +277,8 @@ def test_default_study_runs_the_claims_comparison_with_three_seeds_each_and_no_t
         seeds.setdefault((config["model.kind"], config["train.truncation"]), set()).add(config["train.seed"])
     assert set(seeds) == {("r_lstm", 1), ("p_lstm", 1), ("lstm", 1), ("lstm", None)}
     assert all(len(s) >= 3 for s in seeds.values())
+    spent = set(range(100, 105)) | {0, 1, 2}  # choosing the setting, and its first 3-seed run (docs/default-study.md)
+    assert not set().union(*seeds.values()) & spent
     assert flatten(study.config_for({}))["data.name"] == "mnist"
 
 
