@@ -91,6 +91,8 @@ def parse_study(
         study = dataclasses.replace(
             study, trials=min(len(points), SMOKE_TRIALS) if smoke else len(points), exact_points=True
         )
+    if smoke:  # only the points it runs: Optuna would keep the rest enqueued, waiting for trials that never come
+        points = points[: study.trials]
     return dataclasses.replace(_grace_checked(study, smoke), points=points)
 
 

@@ -145,7 +145,7 @@ def _expand(page: Page, parent) -> None:
 
 def test_the_runs_table_lists_the_sweep_and_expanding_it_lists_every_trial(page, server, finished, tmp_path):
     steps = Steps(page, tmp_path)
-    _, parent, children = finished
+    _, parent, children, _ = finished
     steps("parent-listed", lambda: _runs_table(page, server, finished))
     steps("expanded", lambda: _expand(page, parent))
 
@@ -177,7 +177,7 @@ def test_the_parents_chart_view_shows_the_best_so_far_curve(page, server, finish
 
 def test_a_trials_model_metrics_page_renders_its_validation_accuracy_chart(page, server, finished, tmp_path):
     steps = Steps(page, tmp_path)
-    _, parent, children = finished
+    _, parent, children, _ = finished
     child = children[0]
     steps("runs-table", lambda: _runs_table(page, server, finished))
     steps("expanded", lambda: _expand(page, parent))

@@ -129,7 +129,7 @@ def test_the_report_of_a_real_sweep_lists_its_trials_and_lands_in_the_parent_run
     rows = json.loads((sweep_dir / "results.json").read_text())
     best = max((r for r in rows if r["status"] == "COMPLETE"), key=lambda r: r["metrics"]["val/accuracy"])
     assert f"| {best['trial_id']} |" in report.split("## Best configurations")[1].splitlines()[4]  # ranked first
-    assert {"r-LSTM Truncate50", "LSTM Truncate50", "p-LSTM Truncate50"} <= {c.strip() for c in report.split("|")}
+    assert {"r-LSTM Truncate1", "p-LSTM Truncate1", "LSTM Full BP"} <= {c.strip() for c in report.split("|")}
     assert (sweep_dir / "report" / "learning_curves.png").read_bytes()[:4] == b"\x89PNG"
     parents, _ = runs(f"sqlite:///{cwd / 'mlflow.db'}", "auxlstm-default")
     client = MlflowClient(f"sqlite:///{cwd / 'mlflow.db'}")

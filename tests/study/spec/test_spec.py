@@ -163,6 +163,8 @@ def test_smoke_shrinks_epochs_data_and_trials():
     cfg = study.config_for({})
     assert (cfg.train.epochs, cfg.data.limit_train, cfg.data.limit_eval, study.trials) == (1, 256, 256, 3)
     assert cfg.aux.pretrain_epochs == 0  # the base had none; smoke never adds any
+    default = load_study("default", smoke=True)
+    assert default.trials == 3 and default.points == load_study("default").points[:3]  # no point left waiting
 
 
 def test_objective_metrics_are_what_an_epoch_reports():
