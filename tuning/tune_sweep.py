@@ -185,9 +185,10 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
         raise NOT_RETRIED[name](reason) from err
 
 
-# Markers live in the trial's folder on its storage, which every node reaches (an s3:// bucket, an NFS path): the
-# trial directory `get_trial_dir()` names exists only on the driver's node, and a retry may run on another. The local
-# trial directory is the fallback where the storage cannot be had (a Tune session without one).
+# Markers live in the trial's folder on its storage, which every node reaches (an s3:// bucket, an NFS path). The
+# trial directory `get_trial_dir()` names is on one node's disk (measured, Ray 2.60: under the Ray session's
+# /tmp/ray/session_*/artifacts/.../driver_artifacts/), and a retry may run on another node. That local folder is
+# the fallback where the storage cannot be had (a Tune session without one).
 
 
 def _marker_paths(context: Any, name: str) -> list[tuple[Any, str]]:
