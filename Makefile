@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 # The CPU build, taken from local disk on the project's machines. GPU machines: see README, "GPU machines".
 TORCH_SPEC ?= torch==2.13.0
 DATA_DIR ?= $(or $(AUXLSTM_DATA_DIR),$(HOME)/.cache/auxlstm)
-# Extra arguments of `make sweep`, e.g. SWEEP_ARGS="--study paper-mnist --address auto".
+# Extra arguments of `make sweep`, e.g. SWEEP_ARGS="--study paper-mnist --address auto --storage s3://bucket/sweeps".
 SWEEP_ARGS ?=
 # Extra arguments of `make ui`, e.g. UI_ARGS="--port 5001".
 UI_ARGS ?=

@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ray.add_argument("--cpus-per-worker", type=float, default=1)
     ray.add_argument("--address", help="Ray cluster to join ('auto': the running one); default: start a local one")
     ray.add_argument("--storage", help="checkpoint storage shared by all nodes (path or URI); default DIR/ray")
+    ray.add_argument("--shared-storage", action="store_true", help="the --storage path is mounted at the same place "
+                     "on every node of the --address cluster (NFS, or one node); without it a path there is refused")
     ray.add_argument("--max-failures", type=int, default=2, help="worker-group restarts before the run fails")
     args = parser.parse_args(argv)
     if args.workers is not None and args.workers < 1:
@@ -52,9 +54,15 @@ def main(argv: list[str] | None = None) -> int:
     from models.checkpoint import CheckpointError
     from study.run.config import ConfigError, load_config
     from study.run.local import SMOKE_OVERRIDES
-    from tuning.cluster import ClusterError
+    from tuning.cluster import ClusterError, StorageError, check_storage
 
     args = parse_args(argv)
+    if args.workers is not None:  # before the config is read, the address dialled or Ray imported
+        try:
+            check_storage(args.storage or str(args.out / "ray"), args.address, shared=args.shared_storage)
+        except StorageError as err:
+            print(f"storage error: {err}", file=sys.stderr)
+            return 2
     overrides = list(args.overrides)
     if args.smoke_test:
         overrides = SMOKE_OVERRIDES + overrides

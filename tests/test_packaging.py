@@ -62,3 +62,9 @@ def test_every_command_line_has_a_console_script_calling_its_main():
         main = importlib.import_module(module).main
         argv = inspect.signature(main).parameters
         assert list(argv) == ["argv"] and argv["argv"].default is None, f"{module}.main(argv=None) -> int"
+
+
+def test_the_cluster_extra_brings_rays_dashboard_and_jobs_api_at_the_pinned_ray():
+    pyproject = (ROOT / "pyproject.toml").read_text()  # tomllib is Python 3.11+; the project supports 3.10
+    (pin,) = re.findall(r'^\s*"ray\[tune,train\]([^"]+)",', pyproject, re.M)
+    assert re.search(r'^cluster = \["ray\[default\]' + re.escape(pin) + r'"\]', pyproject, re.M), pin

@@ -46,6 +46,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tuning.sockets import beyond_loopback, descendants, is_loopback
 
@@ -127,6 +128,41 @@ def check_address(address: str | None, timeout_s: float = TIMEOUT_S) -> None:
             "`RAY_AUTH_MODE=token ray start --head` (README: Run on a Ray cluster), check the host and port, or leave "
             "--address out for a local cluster"
         ) from err
+
+
+# -- storage ------------------------------------------------------------------------------------------------------
+
+SHARED_STORAGE_FLAG = "--shared-storage"
+_LOCAL_SCHEMES = ("", "file", "local")  # a plain path, file://, and Ray's own name for the local filesystem
+
+
+class StorageError(ValueError):
+    """Trial storage that the cluster's other nodes cannot reach; the message names the flag and the fix."""
+
+
+def node_local(storage: str) -> bool:
+    """Whether `storage` is a path on this machine's disk (no scheme, `file://`, or a Windows drive), not a URI of
+    a filesystem every node reaches through pyarrow (`s3://`, `gs://`, `hdfs://`, `abfs://`, ...)."""
+    scheme = urlsplit(str(storage)).scheme.lower()
+    return scheme in _LOCAL_SCHEMES or len(scheme) == 1
+
+
+def check_storage(storage: str, address: str | None, *, shared: bool = False) -> None:
+    """Refuse, before Ray starts, a node-local `storage` for a cluster the run joins (`address` or `RAY_ADDRESS`):
+    a trial placed on another node would die after its first epoch ("Unable to set up cluster storage"). A local
+    cluster of the run's own (no address, `local`) always has it; `shared=True` is the user's word that the path is
+    mounted at the same place on every node (NFS, or a cluster of one node). Ray-free and no dialling."""
+    target = _target(address)
+    if target is None or shared or not node_local(storage):
+        return
+    joined = f"--address {address}" if address else f"RAY_ADDRESS={target}"
+    raise StorageError(
+        f"--storage {storage} is a path on this machine's disk, but {joined} joins a Ray cluster whose other nodes "
+        f"cannot reach it: their trials would fail after the first epoch (Ray: \"Unable to set up cluster "
+        f"storage\"). Give --storage a URI every node reaches (s3://BUCKET/PREFIX, gs://BUCKET/PREFIX), or a path "
+        f"every node mounts at the same place (NFS) together with {SHARED_STORAGE_FLAG}; on a cluster of one node, "
+        f"add {SHARED_STORAGE_FLAG}; or leave the address out (and unset RAY_ADDRESS) for a local cluster"
+    )
 
 
 def node_process_ids(node) -> list[int]:

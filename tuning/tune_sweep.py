@@ -24,12 +24,14 @@ import functools
 import math
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
+import pyarrow.fs
 import ray
 import torch
 from ray import tune
@@ -161,10 +163,10 @@ class SweepSearch(OptunaSearch):
 def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, ...] = (), plan: dict | None = None):
     """One trial: the job's config for the sampled values, trained here or on a Ray Train worker group."""
     context = tune.get_context()
-    trial_dir = Path(context.get_trial_dir())
     for name, error in NOT_RETRIED.items():
-        if (trial_dir / name).exists():
-            raise error((trial_dir / name).read_text())
+        reason = read_marker(context, name)
+        if reason is not None:
+            raise error(reason)
     params = trial_params(config)
     cfg, workers = job.resolve(params), job.workers(params)
     try:
@@ -179,8 +181,56 @@ def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, 
         name, reason = _not_retried(err)
         if name is None:
             raise
-        (trial_dir / name).write_text(reason)
+        write_marker(context, name, reason)
         raise NOT_RETRIED[name](reason) from err
+
+
+# Markers live in the trial's folder on its storage, which every node reaches (an s3:// bucket, an NFS path). The
+# trial directory `get_trial_dir()` names is on one node's disk (measured, Ray 2.60: under the Ray session's
+# /tmp/ray/session_*/artifacts/.../driver_artifacts/), and a retry may run on another node. That local folder is
+# the fallback where the storage cannot be had (a Tune session without one).
+
+
+def _marker_paths(context: Any, name: str) -> list[tuple[Any, str]]:
+    """(pyarrow filesystem, path) where the marker `name` of this trial may be: its storage, then the local folder."""
+    places = []
+    try:
+        storage = context.get_storage()  # Ray's StorageContext (a developer API): the filesystem trials persist to
+        places.append((storage.storage_filesystem, f"{storage.trial_fs_path}/{name}"))
+    except Exception:  # Ray's, when the session has no storage context
+        pass
+    try:
+        places.append((pyarrow.fs.LocalFileSystem(), str(Path(context.get_trial_dir()) / name)))
+    except Exception:
+        pass
+    return places
+
+
+def read_marker(context: Any, name: str) -> str | None:
+    """The reason a former attempt of this trial left in marker `name`, or None when it left none."""
+    for fs, path in _marker_paths(context, name):
+        try:
+            if fs.get_file_info(path).type == pyarrow.fs.FileType.File:
+                with fs.open_input_stream(path) as stream:
+                    return stream.read().decode()
+        except Exception:  # pyarrow's OSError or ArrowInvalid: unreachable from this node, try the next place
+            continue
+    return None
+
+
+def write_marker(context: Any, name: str, reason: str) -> bool:
+    """Leave `reason` in marker `name` where a retry on any node finds it; False (and a warning) when nowhere could
+    take it: the trial still fails with its own reason, only a retry is not prevented."""
+    for fs, path in _marker_paths(context, name):
+        try:
+            fs.create_dir(path.rpartition("/")[0], recursive=True)
+            with fs.open_output_stream(path) as stream:
+                stream.write(reason.encode())
+            return True
+        except Exception:  # whatever the filesystem raises must not hide the trial's own reason
+            continue
+    print(f"sweep: could not keep the {name} marker of this trial; a retry may repeat it", file=sys.stderr)
+    return False
 
 
 def _not_retried(err: BaseException) -> tuple[str | None, str]:

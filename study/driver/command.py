@@ -70,6 +70,7 @@ def prepare(args: argparse.Namespace) -> Prepared:
     except (SpecError, FileNotFoundError) as err:
         raise Stop(2, f"spec error: {err}") from err
     data = sweep.data
+    check_storage_reach(args, sweep)  # before dialling anything, and before Ray
     uri = args.tracking_uri or data.get("tracking_uri") or default_uri(Path.cwd())
     try:
         check_reachable(uri)
@@ -98,6 +99,19 @@ def prepare(args: argparse.Namespace) -> Prepared:
     return Prepared(study, sweep, memory, warm, uri, data_dir)
 
 
+def check_storage_reach(args: argparse.Namespace, sweep: SweepInfo) -> None:
+    """A node-local storage for a cluster the sweep joins is refused (exit 2); a resumed sweep keeps its own."""
+    from tuning.cluster import StorageError, check_storage
+
+    data = sweep.data
+    storage = data.get("storage") or args.storage or str(sweep.path / "ray")
+    try:
+        check_storage(storage, args.address, shared=args.shared_storage or bool(data.get("shared_storage")))
+    except StorageError as err:
+        kept = f" (sweep {data['name']} keeps the storage it started with)" if args.resume else ""
+        raise Stop(2, f"storage error: {err}{kept}") from err
+
+
 def start(prepared: Prepared, args: argparse.Namespace) -> Any:
     """The sweep directory, its record saved, the warm-start trials in its Optuna study and its MLflow parent run
     (found again on --resume); returns the tracker."""
@@ -114,6 +128,8 @@ def start(prepared: Prepared, args: argparse.Namespace) -> Any:
         data["warm_start"] = {"from": args.warm_start, "trials": len(prepared.warm.trials),
                               "skipped": len(prepared.warm.skipped)}  # fmt: skip
     data.setdefault("storage", args.storage or str(sweep.path / "ray"))
+    if args.shared_storage:  # the user's word that every node mounts it: kept for --resume
+        data["shared_storage"] = True
     data.update(tracking_uri=prepared.tracking_uri, data_dir=str(prepared.data_dir))
     data.setdefault("git_commit", git_commit())
     data.setdefault("versions", library_versions())

@@ -51,6 +51,9 @@ FLAGS: tuple[Flag, ...] = (
          example=("sqlite:///other.db",)),
     Flag("--storage", "start-only", "trial checkpoints, shared by all nodes (path or URI); default SWEEP/ray",
          example=("/shared/sweeps",)),
+    Flag("--shared-storage", "start-only", "the --storage path is mounted at the same place on every node of the "
+         "--address cluster (NFS, or a cluster of one node); without it a path there is refused",
+         {"action": "store_true"}),
     Flag("--sweeps-dir", "resume-safe", "where sweep directories live", {"default": Path("sweeps"), "type": Path},
          ("other-sweeps",)),
     Flag("--data-dir", "resume-safe", "dataset cache (default: $AUXLSTM_DATA_DIR or ~/.cache/auxlstm)",

@@ -26,10 +26,17 @@ TINY = {
 }
 
 
+def joined(cluster, *args: str) -> list[str]:
+    """`python -m study.sweep ARGS` joined to `cluster`: its nodes share this machine's disk, so a sweep that starts
+    (one with --study or --smoke-test; a resume keeps its own) says its storage is shared."""
+    shared = ["--shared-storage"] if {"--study", "--smoke-test"} & set(args) else []
+    return [sys.executable, "-m", "study.sweep", "--address", cluster.address, *shared, *args]
+
+
 def sweep(cwd: Path, cluster, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m study.sweep ARGS` run to its end in `cwd`, joined to `cluster`."""
     return subprocess.run(
-        [sys.executable, "-m", "study.sweep", "--address", cluster.address, *args],
+        joined(cluster, *args),
         cwd=cwd, capture_output=True, text=True, timeout=timeout,
     )  # fmt: skip
 

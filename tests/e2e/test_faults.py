@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from models.checkpoint import load_checkpoint
-from tests.e2e.helpers import results, runs, sweep
+from tests.e2e.helpers import joined, results, runs, sweep
 from tests.helpers import cmdline
 from tuning.sockets import descendants
 
@@ -39,7 +38,7 @@ def _spec(tmp_path: Path, name: str, **spec) -> Path:
 def _start(cwd: Path, cluster, *args: str) -> subprocess.Popen:
     """A sweep driver in the background, its output in cwd/driver.log (a file: a pipe nobody reads could fill)."""
     with (cwd / "driver.log").open("w") as log:
-        return subprocess.Popen([sys.executable, "-m", "study.sweep", "--address", cluster.address, *args], cwd=cwd,
+        return subprocess.Popen(joined(cluster, *args), cwd=cwd,
                                 stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from study.export import main as export_main
 from study.report import main as report_main
 from study.run.config import load_config
 from study.train import main as train_main
-from tests.e2e.helpers import TINY, optuna_states, results, runs, sweep, write_spec
+from tests.e2e.helpers import TINY, joined, optuna_states, results, runs, sweep, write_spec
 from tests.helpers import free_port, run_before_ray
 
 pytestmark = pytest.mark.slow
@@ -151,7 +150,7 @@ def test_an_unreachable_tracking_server_stops_the_sweep_before_ray_naming_it(tmp
 def test_an_unreachable_ray_address_stops_the_run_before_ray_naming_it(cli, tmp_path):
     # Fast by construction: a TCP check of the address (10 s at most), before Ray (which would retry for minutes).
     address = f"127.0.0.1:{free_port()}"
-    args = ["--address", address, "--smoke-test"]
+    args = ["--address", address, "--shared-storage", "--smoke-test"]  # past the storage check, to the address
     study = ["--study", str(write_spec(tmp_path, "noray"))]
     args += study if cli == "study.sweep" else ["--workers", "2", "--out", "run"]
     result = run_before_ray(tmp_path, cli, *args)
@@ -160,11 +159,29 @@ def test_an_unreachable_ray_address_stops_the_run_before_ray_naming_it(cli, tmp_
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("cli", ["study.sweep", "study.train"])
+def test_a_node_local_storage_for_a_joined_cluster_is_refused_before_ray_and_before_dialling(cli, tmp_path):
+    # Nothing listens at the address: the refusal (exit 2) comes before the address is even dialled (exit 1).
+    address = f"127.0.0.1:{free_port()}"
+    args = ["--address", address, "--smoke-test"]
+    args += ["--study", str(write_spec(tmp_path, "local"))] if cli == "study.sweep" else ["--workers", "2", "--out",
+                                                                                          "run"]  # fmt: skip
+    result = run_before_ray(tmp_path, cli, *args)
+    storage = "run/ray" if cli == "study.train" else f"{tmp_path}/sweeps/local-"  # the default SWEEP/ray
+    assert result.returncode == 2, result.stderr
+    assert f"storage error: --storage {storage}" in result.stderr and f"--address {address} joins" in result.stderr
+    assert "--shared-storage" in result.stderr and "s3://BUCKET/PREFIX" in result.stderr
+    assert result.stdout.splitlines()[-1] == "[]", "Ray was imported before the storage was checked"
+    assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
+    shared = run_before_ray(tmp_path, cli, *args, "--shared-storage")  # the user's word: on to the address check
+    assert shared.returncode == 1 and f"no Ray cluster answers at {address}" in shared.stderr
+
+
 def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_cluster, tmp_path):
     spec = write_spec(tmp_path, "killed", trials=5)
     sweep_dir = tmp_path / "sweeps" / "k"
     driver = subprocess.Popen(
-        [sys.executable, "-m", "study.sweep", "--address", ray_cluster.address, "--study", str(spec), "--name", "k"],
+        joined(ray_cluster, "--study", str(spec), "--name", "k"),
         cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 240

@@ -20,7 +20,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from study.report import main as report_main
-from tests.e2e.helpers import TINY, results, runs, sweep, write_spec
+from tests.e2e.helpers import TINY, joined, results, runs, sweep, write_spec
 from tests.helpers import free_port
 from tuning.sockets import beyond_loopback, descendants
 
@@ -57,7 +57,7 @@ def interrupted(ray_cluster, tmp_path_factory):
     sweep_dir = cwd / "sweeps" / "c"
     # Its own session, as a terminal's foreground job: Ctrl-C reaches the driver's process group.
     driver = subprocess.Popen(
-        [sys.executable, "-m", "study.sweep", "--address", ray_cluster.address, "--study", str(spec), "--name", "c"],
+        joined(ray_cluster, "--study", str(spec), "--name", "c"),
         cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 240
@@ -137,8 +137,7 @@ def served(ray_cluster, tmp_path_factory):
     sweep_dir = cwd / "sweeps" / "s"
     server = _start_server(cwd, port)
     driver = subprocess.Popen(
-        [sys.executable, "-m", "study.sweep", "--address", ray_cluster.address, "--study", str(spec), "--name", "s",
-         "--tracking-uri", uri],
+        joined(ray_cluster, "--study", str(spec), "--name", "s", "--tracking-uri", uri),
         cwd=cwd, env={**os.environ, **planted}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

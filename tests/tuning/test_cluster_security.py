@@ -118,7 +118,7 @@ def test_the_clis_refuse_ray_auth_switched_off_before_anything_starts(tmp_path):
     runs = {}
     for cli, args in (("study.sweep", ["--study", "default"]), ("study.train", ["--workers", "2", "--out", "run"])):
         (tmp_path / cli).mkdir()
-        command = [sys.executable, "-m", cli, "--address", "127.0.0.1:1", "--smoke-test", *args]
+        command = [sys.executable, "-m", cli, "--address", "127.0.0.1:1", "--shared-storage", "--smoke-test", *args]
         runs[cli] = subprocess.Popen(command, cwd=tmp_path / cli, env=env, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
     for cli, run in runs.items():

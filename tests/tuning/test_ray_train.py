@@ -123,8 +123,8 @@ def test_a_killed_worker_is_replaced_and_training_resumes_from_the_latest_checkp
 
 def test_cli_runs_two_workers(ray_cluster, tmp_path, capsys):
     out = tmp_path / "run"
-    argv = ["--out", str(out), "--workers", "2", "--address", ray_cluster.address, "--smoke-test",
-            "--set", "data.name=synthetic", "--set", "data.seq_len=40", "--set", "aux.segment_len=10",
+    argv = ["--out", str(out), "--workers", "2", "--address", ray_cluster.address, "--shared-storage",
+            "--smoke-test", "--set", "data.name=synthetic", "--set", "data.seq_len=40", "--set", "aux.segment_len=10",
             "--set", "aux.truncation=10", "--set", "train.truncation=10"]  # fmt: skip
     assert train_main(argv) == 0
     metrics = json.loads((out / "metrics.json").read_text())
