@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -30,19 +31,45 @@ class TrackingError(RuntimeError):
     """The tracking server cannot be used; the message names its URI."""
 
 
+INVALID_HOST = "Invalid Host header"  # what MLflow's server answers (403) to a Host outside its --allowed-hosts
+
+
 def check_reachable(uri: str, timeout_s: float = 5.0) -> None:
-    """Fail fast (within `timeout_s`) when an HTTP tracking server does not answer its health check."""
+    """Fail fast (within `timeout_s`) when an HTTP tracking server does not answer its health check, or answers it
+    but refuses its API to the name it is reached by: MLflow exempts /health from its Host check (`--allowed-hosts`,
+    DNS-rebinding protection), so a server reached by a name it does not allow would pass and then refuse every
+    call with 403."""
     if not uri.startswith(("http://", "https://")):
         return
-    health = strip_credentials(uri.rstrip("/")) + "/health"
+    base = strip_credentials(uri.rstrip("/"))
     try:
-        with urllib.request.urlopen(health, timeout=timeout_s) as response:
+        with urllib.request.urlopen(base + "/health", timeout=timeout_s) as response:
             if response.status != 200:
                 raise TrackingError(f"MLflow tracking server {redact(uri)} answered {response.status} to /health")
     except (urllib.error.URLError, OSError) as err:
         raise TrackingError(
             f"MLflow tracking server {redact(uri)} is unreachable ({err}); start it or fix --tracking-uri"
         ) from err
+    _check_host_allowed(uri, base, timeout_s)
+
+
+def _check_host_allowed(uri: str, base: str, timeout_s: float) -> None:
+    """Any answer but MLflow's 403 for a Host it does not allow passes (a 401 of a server with authentication is
+    the client's to answer, with its credentials)."""
+    host = urllib.parse.urlsplit(base).netloc
+    try:
+        with urllib.request.urlopen(base + "/api/2.0/mlflow/experiments/search?max_results=1", timeout=timeout_s):
+            return
+    except urllib.error.HTTPError as err:
+        if err.code != 403 or INVALID_HOST not in err.read().decode(errors="replace"):
+            return
+    except (urllib.error.URLError, OSError):
+        return  # it answered /health a moment ago: what else goes wrong is for the sweep's own retries
+    raise TrackingError(
+        f"MLflow tracking server {redact(uri)} answers /health but refuses its API to the host name {host!r} (403, "
+        f"{INVALID_HOST!r}: MLflow's --allowed-hosts); start it with `mlflow server ... --allowed-hosts {host}` (or "
+        "a pattern covering every name the driver and nodes use), or reach it by a name it allows"
+    )
 
 
 class Tracker:
