@@ -126,16 +126,15 @@ class Steps:
         self.page.screenshot(path=path)
 
 
-def _runs_table(page: Page, base: str, finished) -> str:
-    """Open the URL the sweep printed (its runs table in Model-training mode), on the test's server; the parent's
-    name."""
+def _runs_table(page: Page, base: str, finished) -> None:
+    """Open the URL the sweep printed (its runs table in Model-training mode), on the test's server, and see the
+    parent listed."""
     page.goto(finished[3].replace("http://127.0.0.1:5000", base))
     parent = finished[1]
     expect(page.get_by_role("link", name=parent.info.run_name, exact=True)).to_be_visible()
     assistant = page.locator('button[data-component-id="mlflow.assistant.chat_panel.close"]')
     if assistant.count():  # the assistant's side panel only hides the table in the screenshots
         assistant.click()
-    return parent.info.run_name
 
 
 def _expand(page: Page, parent) -> None:
@@ -156,23 +155,20 @@ def test_the_runs_table_lists_the_sweep_and_expanding_it_lists_every_trial(page,
     steps("trials-listed", every_trial_listed)
 
 
+def _chart(page: Page, metric: str, run_name: str, points: int) -> None:
+    """The chart card of `metric` shows `run_name`'s curve in its legend, with `points` points."""
+    card = page.locator(f'{CARD}:has(h4[title="{metric}"])')
+    expect(card.get_by_text(f"{run_name} ({metric})", exact=True)).to_be_visible()
+    expect(card.locator("g.trace.scatter g.points path")).to_have_count(points)
+
+
 def test_the_parents_chart_view_shows_the_best_so_far_curve(page, server, finished, tmp_path):
     steps = Steps(page, tmp_path)
-    name = ""
-
-    def open_table() -> None:
-        nonlocal name
-        name = _runs_table(page, server, finished)
-
-    steps("runs-table", open_table)
+    name = finished[1].info.run_name
+    steps("runs-table", lambda: _runs_table(page, server, finished))
     steps("chart-view", lambda: page.locator('label:has(input[name="runs-view-mode"][value="CHART"])').click())
-
-    def best_so_far_curve() -> None:
-        card = page.locator(f'{CARD}:has(h4[title="best/val/accuracy"])')
-        expect(card.get_by_text(f"{name} (best/val/accuracy)", exact=True)).to_be_visible()  # the parent's legend
-        expect(card.locator("g.trace.scatter g.points path")).to_have_count(TRIALS)  # one point per finished trial
-
-    steps("best-so-far", best_so_far_curve)
+    # the parent's legend, one point per finished trial
+    steps("best-so-far", lambda: _chart(page, "best/val/accuracy", name, TRIALS))
 
 
 def test_a_trials_model_metrics_page_renders_its_validation_accuracy_chart(page, server, finished, tmp_path):
@@ -186,22 +182,15 @@ def test_a_trials_model_metrics_page_renders_its_validation_accuracy_chart(page,
 
     def validation_accuracy_chart() -> None:
         page.get_by_placeholder("Search metric charts").fill("val/accuracy")
-        card = page.locator(f'{CARD}:has(h4[title="val/accuracy"])')
-        expect(card.get_by_text(f"{child.info.run_name} (val/accuracy)", exact=True)).to_be_visible()
-        expect(card.locator("g.trace.scatter g.points path")).to_have_count(EPOCHS)  # one point per epoch
+        _chart(page, "val/accuracy", child.info.run_name, EPOCHS)  # one point per epoch
 
     steps("val-accuracy", validation_accuracy_chart)
 
 
 def test_the_parents_artifacts_hold_the_report(page, server, finished, tmp_path):
     steps = Steps(page, tmp_path)
-    name = ""
-
-    def open_table() -> None:
-        nonlocal name
-        name = _runs_table(page, server, finished)
-
-    steps("runs-table", open_table)
+    name = finished[1].info.run_name
+    steps("runs-table", lambda: _runs_table(page, server, finished))
     steps("parent-page", lambda: page.get_by_role("link", name=name, exact=True).click())
     steps("artifacts", lambda: page.get_by_role("tab", name="Artifacts").click())
     steps("report-folder", lambda: page.get_by_text("report", exact=True).click())
