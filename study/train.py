@@ -32,6 +32,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ray.add_argument("--cpus-per-worker", type=float, default=1)
     ray.add_argument("--address", help="Ray cluster to join ('auto': the running one); default: start a local one")
     ray.add_argument("--storage", help="checkpoint storage shared by all nodes (path or URI); default DIR/ray")
+    ray.add_argument("--storage-endpoint", help="an S3-compatible server (MinIO) for an s3:// --storage: "
+                     "http(s)://HOST:PORT (default: $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL)")
+    ray.add_argument("--placement", choices=["PACK", "SPREAD", "STRICT_SPREAD"], default="PACK",
+                     help="the workers on as few nodes as possible (default), spread, or one per node")
     ray.add_argument("--shared-storage", action="store_true", help="the --storage path is mounted at the same place "
                      "on every node of the --address cluster (NFS, or one node); without it a path there is refused")
     ray.add_argument("--max-failures", type=int, default=2, help="worker-group restarts before the run fails")
@@ -55,12 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     from study.run.config import ConfigError, load_config
     from study.run.local import SMOKE_OVERRIDES
     from tuning.cluster import ClusterError, StorageError, check_storage
+    from tuning.storage import Storage, StorageURIError, endpoint_from_env
 
     args = parse_args(argv)
     if args.workers is not None:  # before the config is read, the address dialled or Ray imported
+        storage = args.storage or str(args.out / "ray")
+        s3 = storage.lower().startswith("s3://")
+        args.storage_endpoint = args.storage_endpoint or (endpoint_from_env() if s3 else None)
         try:
-            check_storage(args.storage or str(args.out / "ray"), args.address, shared=args.shared_storage)
-        except StorageError as err:
+            Storage(storage, args.storage_endpoint).check()
+            check_storage(storage, args.address, shared=args.shared_storage)
+        except (StorageError, StorageURIError) as err:
             print(f"storage error: {err}", file=sys.stderr)
             return 2
     overrides = list(args.overrides)
@@ -81,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
             resources = RayResources(
                 workers=args.workers, gpus_per_worker=args.gpus_per_worker, cpus_per_worker=args.cpus_per_worker,
                 address=args.address, storage=args.storage, max_failures=args.max_failures,
+                storage_endpoint=args.storage_endpoint, placement=args.placement,
             )  # fmt: skip
             metrics = run_on_ray(cfg, args.out, resources, data_dir=args.data_dir)
     except DatasetError as err:

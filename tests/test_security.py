@@ -86,12 +86,14 @@ COMMAND_SOURCES = SOURCES + sorted(p for p in (ROOT / "tests").rglob("*.py") if 
 # A deliberate wildcard listener: the probe that shows the socket reader tells loopback from every interface.
 WILDCARD_PROBES = {ROOT / "tests" / "tuning" / "test_cluster_security.py"}
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-REMOTE_HEAD = "HEAD_IP"  # the placeholder for a multi-node head; everything else must be loopback
+# Placeholders for a multi-node cluster's nodes: the README's head, and the test cluster's nodes (tests/cluster),
+# whose addresses exist only in the network namespaces that test makes. Everything else must be loopback.
+NODE_ADDRESSES = ("HEAD_IP", "WORKER_IP", "SIDE_IP", "auto")
 
 
 def _host_ok(value: str, remote_allowed: bool = False) -> bool:
     host = value.split("://", 1)[-1].rsplit(":", 1)[0] if value.count(":") == 1 or "://" in value else value
-    return host in LOOPBACK_HOSTS or (remote_allowed and host in (REMOTE_HEAD, "auto"))
+    return host in LOOPBACK_HOSTS or (remote_allowed and host in NODE_ADDRESSES)
 
 
 def _exposures(lines: list[tuple[str, str]]) -> tuple[list[str], dict[str, int]]:

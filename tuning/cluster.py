@@ -28,6 +28,10 @@ is there, and otherwise accept any client; joining an explicit `HOST:PORT` never
   creates a token: it needs that cluster's;
 - joins any other address as given. A multi-node head listens on every interface: that is what the user asked
   for by starting one, and the token is what guards it;
+- ships the project's packages (data, models, study, tuning) to every worker of a cluster it joins beyond this
+  machine, through Ray's `runtime_env` (`py_modules`): a node where the project is not installed runs trials all
+  the same (the libraries it needs, torch and Ray, must be there). A driver started by `ray job submit` with a
+  `--working-dir` or `py_modules` of its own already ships them, and gets nothing more;
 - calls `ray.init` from the folder holding the project's packages: Ray puts the driver's current folder first on
   every worker's import path (and starts a local cluster's processes in it), where a `data/` or `models/` of the
   user's would stand in for the project's packages, as with `python -m` (study.run.shadowing). Workers get only
@@ -284,6 +288,31 @@ def _in_project_folder() -> Iterator[None]:
         os.chdir(here)
 
 
+PACKAGES = ("data", "models", "study", "tuning")
+JOB_CONFIG_ENV = "RAY_JOB_CONFIG_JSON_ENV_VAR"  # what Ray's job manager gives the driver of a submitted job
+
+
+def job_runtime_env() -> dict:
+    """The runtime_env a `ray job submit` driver was started with ({} outside a job)."""
+    import json
+
+    try:
+        return json.loads(os.environ.get(JOB_CONFIG_ENV) or "{}").get("runtime_env") or {}
+    except ValueError:
+        return {}
+
+
+def _with_code(kwargs: dict) -> dict:
+    """`ray.init`'s arguments with the project's packages shipped to the cluster's workers (see the docstring)."""
+    job = job_runtime_env()
+    env = dict(kwargs.get("runtime_env") or {})
+    if job.get("working_dir") or job.get("py_modules") or env.get("py_modules"):
+        return kwargs
+    env["py_modules"] = [str(PROJECT_ROOT / package) for package in PACKAGES]
+    env["excludes"] = [*env.get("excludes", []), "__pycache__", "*.pyc"]
+    return {**kwargs, "runtime_env": env}
+
+
 def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False, **kwargs) -> None:
     """`ray.init` with token authentication on; no address (and no RAY_ADDRESS) starts a cluster on 127.0.0.1.
 
@@ -307,6 +336,8 @@ def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False,
         _create_token_file()  # before Ray would write it world-readable; joining needs that cluster's token
     _owner_only_token_file()
     kwargs = _absolute_paths(kwargs)  # before the change of folder, which would move a relative one
+    if not local and not _joins_loopback(target):
+        kwargs = _with_code(kwargs)
     try:
         with _in_project_folder():
             if local:

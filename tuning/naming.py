@@ -26,6 +26,7 @@ STATUS_TAG, REASON_TAG = "auxlstm.status", "auxlstm.reason"  # a trial's end, as
 # the study's scientific keys for it (e.g. 'r_lstm train.truncation=14').
 CONFIG_GROUP_TAG, SCIENTIFIC_TAG = "auxlstm.config_group", "auxlstm.scientific"
 SEED_KEY = "train.seed"  # left out of the config group
+DATA_CHECKSUM = "data_checksum"  # a trial's epochs carry the checksum of the data it read; its results row keeps it
 
 # The parent run's metrics. Step = trials ended so far (COMPLETE, STOPPED, FAILED or PRUNED).
 COUNT_METRICS = {"COMPLETE": "trials/complete", "STOPPED": "trials/stopped", "FAILED": "trials/failed",

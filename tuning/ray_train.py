@@ -27,6 +27,7 @@ from models import MODELS
 from models.collective import SINGLE_PROCESS, TorchDistributed
 from tuning.cluster import init_ray
 from tuning.restore import CHECKPOINT, checkpoint_dir_name, restore_readable
+from tuning.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def run_distributed(
     cfg: WorkerConfig,
     *,
     name: str,
-    storage: str,
+    storage: str | Storage,
     workers: int,
     gpus_per_worker: float = 0,
     cpus_per_worker: float = 1,
@@ -121,10 +122,12 @@ def run_distributed(
     file is copied there from the storage (a shared path or a cloud URI).
     Starting again with the same `name` and `storage` resumes an interrupted run. `placement_strategy` is
     Ray's: PACK keeps workers on as few nodes as possible (fast collectives), STRICT_SPREAD one per node.
-    `callbacks` are Ray Train callbacks (a sweep trial passes Tune's `TuneReportCallback`).
+    `callbacks` are Ray Train callbacks (a sweep trial passes Tune's `TuneReportCallback`). `storage` is a path,
+    a URI, or a `tuning.storage.Storage` (an S3-compatible server's endpoint with it).
     """
     if not ray.is_initialized():
         init_ray(address)
+    fs, storage_path = (storage if isinstance(storage, Storage) else Storage(str(storage))).place()
     resources = {"CPU": cpus_per_worker, **({"GPU": gpus_per_worker} if gpus_per_worker else {})}
     trainer = TorchTrainer(
         train_worker,
@@ -137,7 +140,8 @@ def run_distributed(
         ),
         run_config=RunConfig(
             name=name,
-            storage_path=storage,
+            storage_path=storage_path,
+            storage_filesystem=fs,
             failure_config=FailureConfig(max_failures=max_failures),
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             callbacks=callbacks,

@@ -18,7 +18,9 @@ from typing import Any
 from ray import tune
 
 from tuning.mlflow_sync import MlflowSync, fail_fast
+from tuning.naming import DATA_CHECKSUM
 from tuning.parent_run import ParentLog, sweep_series
+from tuning.storage import Storage, uri_of
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, back_up
 
@@ -49,9 +51,10 @@ class SweepRecorder(tune.Callback):
 
     def __init__(
         self, *, sweep_dir: Path, tracker: Tracker, job: Any, objectives: list[tuple[str, str]], trials: int,
-        concurrency: int, replaces_pruned: bool = True,
+        concurrency: int, replaces_pruned: bool = True, storage: Storage | None = None,
     ) -> None:  # fmt: skip
         self.sweep_dir, self.tracker, self.job = Path(sweep_dir), tracker, job
+        self.storage = storage  # where trials' checkpoints are: their recorded locations keep its scheme
         self.replaces_pruned = replaces_pruned  # a pruned suggestion is followed by another (not in exact studies)
         self.objectives, self.trials, self.concurrency = list(objectives), trials, concurrency
         self._table: Any = None
@@ -62,6 +65,9 @@ class SweepRecorder(tune.Callback):
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_table": None, "_sync": None, "_last_print": 0.0, "_reconciled": False,
                 "_parent": None}  # fmt: skip
+
+    def locate(self, path: str) -> str:
+        return path if self.storage is None else self.storage.locate(path)
 
     @property
     def table(self) -> Any:
@@ -138,15 +144,18 @@ class SweepRecorder(tune.Callback):
         metrics = {k: v for k, v in result.items() if k not in TUNE_KEYS and not k.startswith("config/")}
         if "epoch" not in metrics:
             return
+        checksum = metrics.pop(DATA_CHECKSUM, None)  # the data this trial read (a text, not a metric)
+        if checksum is not None and self.table.row(trial.trial_id).get(DATA_CHECKSUM) != checksum:
+            self.table.update(trial.trial_id, **{DATA_CHECKSUM: checksum})
         if self.table.add_epoch(trial.trial_id, metrics, stamp_ms=_now_ms()):
             self.sync.send(self.table, [trial.trial_id])
         if result.get("checkpoint_path"):  # a trial with workers: the Ray Train run's checkpoint
-            self.table.update(trial.trial_id, checkpoint=result["checkpoint_path"])
+            self.table.update(trial.trial_id, checkpoint=self.locate(result["checkpoint_path"]))
         if time.monotonic() - self._last_print > PROGRESS_EVERY_S:
             self._print_progress()
 
     def on_checkpoint(self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any) -> None:
-        self.table.update(trial.trial_id, checkpoint=checkpoint.path)
+        self.table.update(trial.trial_id, checkpoint=uri_of(checkpoint.filesystem, checkpoint.path))
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         row = self.table.row(trial.trial_id)

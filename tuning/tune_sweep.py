@@ -44,6 +44,7 @@ from tuning.cluster import ClusterError, init_ray
 from tuning.optuna_storage import storage_url
 from tuning.recorder import POINT, SweepRecorder, active_recorder, finite, trial_params
 from tuning.restore import CHECKPOINT, restore_readable
+from tuning.storage import Storage
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, repair
 from tuning.warm_start import searched_trials
@@ -96,6 +97,8 @@ class SweepPlan:
     earlier_trials: int = 0  # trials an earlier phase of this sweep left in its results table (for progress lines)
     exact_points: bool = False  # the points and nothing else: a refused point is not replaced by a sampled one
     cpu_fallback: bool = False  # a smoke test: a GPU study runs on CPU where the cluster has no GPU
+    storage_endpoint: str | None = None  # an S3-compatible server's http(s)://HOST:PORT (tuning.storage)
+    placement: str = "PACK"  # Ray's placement strategy for a trial's Ray Train workers
 
 
 class SweepSearch(OptunaSearch):
@@ -295,6 +298,7 @@ def _train_on_workers(job: Any, cfg: Any, workers: int, plan: dict, trial_id: st
         WorkerConfig(run=job.run, config=cfg, data_dir=job.data_dir), name=f"trial-{trial_id}",
         storage=plan["train_storage"], workers=workers, gpus_per_worker=plan["gpus"],
         cpus_per_worker=plan["cpus"], max_failures=2, callbacks=[TuneReportCallback()],
+        placement_strategy=plan.get("placement", "PACK"),
     )  # fmt: skip
 
 
@@ -371,8 +375,8 @@ def scheduler_for(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
 
 def _trainable(plan: SweepPlan) -> Any:
     details = {
-        "cpus": plan.cpus, "gpus": plan.gpus,
-        "train_storage": f"{plan.storage.rstrip('/')}/{plan.name}-train",
+        "cpus": plan.cpus, "gpus": plan.gpus, "placement": plan.placement,
+        "train_storage": Storage(plan.storage, plan.storage_endpoint).join(f"{plan.name}-train"),
     }  # fmt: skip
     trainable = tune.with_parameters(
         sweep_trial, job=plan.job, objectives=tuple(m for m, _ in plan.objectives), plan=details
@@ -386,15 +390,17 @@ def _has_trials(plan: SweepPlan) -> bool:
     return plan.name in names and bool(searched_trials(optuna.load_study(study_name=plan.name, storage=storage)))
 
 
-def experiment_path(plan: SweepPlan) -> str:
-    return f"{plan.storage.rstrip('/')}/{plan.name}"
+def experiment_place(plan: SweepPlan) -> tuple[Any, str]:
+    """(filesystem, path) of the sweep's Tune experiment on its storage (tuning.storage)."""
+    return Storage(plan.storage, plan.storage_endpoint).join(plan.name).place()
 
 
-def _restored_tuner(path: str, plan: SweepPlan) -> tune.Tuner:
+def _restored_tuner(path: str, plan: SweepPlan, fs: Any = None) -> tune.Tuner:
     """Tune's saved sweep, to continue. Its state is pickled, and names the classes of the code that saved it (the
     search space, the trial job): a sweep saved by another version of the project is refused, saying so."""
     try:
-        return tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False)
+        return tune.Tuner.restore(path, trainable=_trainable(plan), resume_unfinished=True, resume_errored=False,
+                                  storage_filesystem=fs)  # fmt: skip
     except (ModuleNotFoundError, AttributeError) as err:
         raise SweepError(
             f"Tune's saved state in {path} was written by another version of the project ({err}); resume the sweep "
@@ -420,18 +426,20 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
     recorder = SweepRecorder(
         sweep_dir=plan.sweep_dir, tracker=plan.tracker, job=plan.job, objectives=plan.objectives,
         trials=plan.earlier_trials + plan.trials, concurrency=concurrency, replaces_pruned=not plan.exact_points,
+        storage=Storage(plan.storage, plan.storage_endpoint),
     )  # fmt: skip
-    path = experiment_path(plan)
-    if resume and "://" not in path and repair(Path(path), plan.sweep_dir / BACKUP):
+    fs, path = experiment_place(plan)
+    if resume and fs is None and "://" not in path and repair(Path(path), plan.sweep_dir / BACKUP):
         print("sweep: Tune's saved state was damaged (the driver died while writing it); using the last complete copy")
-    if resume and tune.Tuner.can_restore(path):
-        tuner = _restored_tuner(path, plan)
+    if resume and tune.Tuner.can_restore(path, storage_filesystem=fs):
+        tuner = _restored_tuner(path, plan, fs)
     else:
         if resume and not plan.fixed:
             # The driver died before Tune saved anything: start again, without enqueuing the points twice.
             print("sweep: no saved sweep state to resume; starting it again", flush=True)
             if _has_trials(plan):
                 plan = dataclasses.replace(plan, points=[])
+        fs, storage_path = Storage(plan.storage, plan.storage_endpoint).place()
         tuner = tune.Tuner(
             _trainable(plan),
             param_space={POINT: tune.grid_search(list(plan.points))} if plan.fixed else None,
@@ -440,7 +448,7 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
                 max_concurrent_trials=concurrency,
             ),
             run_config=tune.RunConfig(
-                name=plan.name, storage_path=plan.storage, callbacks=[recorder], verbose=0,
+                name=plan.name, storage_path=storage_path, storage_filesystem=fs, callbacks=[recorder], verbose=0,
                 failure_config=tune.FailureConfig(max_failures=plan.max_trial_failures),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
             ),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from study.driver.placement import ship_datasets, state_refusal, storage_of
 from study.driver.record import open_sweep
 from study.driver.setup import MemorySetup, memory_setup, prepare_data, warm_start, with_stand_ins
 from study.results.sweep_dir import SweepInfo
@@ -71,6 +72,9 @@ def prepare(args: argparse.Namespace) -> Prepared:
         raise Stop(2, f"spec error: {err}") from err
     data = sweep.data
     check_storage_reach(args, sweep)  # before dialling anything, and before Ray
+    refused = state_refusal(args, data)
+    if refused:
+        raise Stop(2, f"state error: {refused}")
     uri = args.tracking_uri or data.get("tracking_uri") or default_uri(Path.cwd())
     try:
         check_reachable(uri)
@@ -90,6 +94,12 @@ def prepare(args: argparse.Namespace) -> Prepared:
                 study = with_stand_ins(study, data, swaps)
             except SpecError as err:
                 raise Stop(2, f"spec error: with {', '.join(swaps.values())} standing in: {err}") from err
+    try:
+        store = ship_datasets(data["data_checksum"], data_dir, storage_of(args, data, str(sweep.path / "ray")))
+    except (OSError, DatasetError) as err:  # pyarrow's, for a bucket this driver cannot write
+        raise Stop(1, f"storage error: the datasets could not be shipped to the storage: {err}") from err
+    if store is not None:
+        data["data_store"] = store.uri
     warm = None
     if args.warm_start:  # after any stand-in swap: the trials must fit the space as it will run
         try:
@@ -102,12 +112,14 @@ def prepare(args: argparse.Namespace) -> Prepared:
 def check_storage_reach(args: argparse.Namespace, sweep: SweepInfo) -> None:
     """A node-local storage for a cluster the sweep joins is refused (exit 2); a resumed sweep keeps its own."""
     from tuning.cluster import StorageError, check_storage
+    from tuning.storage import StorageURIError
 
     data = sweep.data
-    storage = data.get("storage") or args.storage or str(sweep.path / "ray")
+    storage = storage_of(args, data, str(sweep.path / "ray"))
     try:
-        check_storage(storage, args.address, shared=args.shared_storage or bool(data.get("shared_storage")))
-    except StorageError as err:
+        storage.check()
+        check_storage(storage.uri, args.address, shared=args.shared_storage or bool(data.get("shared_storage")))
+    except (StorageError, StorageURIError) as err:
         kept = f" (sweep {data['name']} keeps the storage it started with)" if args.resume else ""
         raise Stop(2, f"storage error: {err}{kept}") from err
 
@@ -127,7 +139,10 @@ def start(prepared: Prepared, args: argparse.Namespace) -> Any:
         seed_study(sweep.path, data["name"], [o.mode for o in study.objectives], prepared.warm.trials)
         data["warm_start"] = {"from": args.warm_start, "trials": len(prepared.warm.trials),
                               "skipped": len(prepared.warm.skipped)}  # fmt: skip
-    data.setdefault("storage", args.storage or str(sweep.path / "ray"))
+    storage = storage_of(args, data, str(sweep.path / "ray"))
+    data.setdefault("storage", storage.uri)
+    if storage.endpoint:
+        data.setdefault("storage_endpoint", storage.endpoint)
     if args.shared_storage:  # the user's word that every node mounts it: kept for --resume
         data["shared_storage"] = True
     data.update(tracking_uri=prepared.tracking_uri, data_dir=str(prepared.data_dir))

@@ -54,6 +54,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--shared-storage", "start-only", "the --storage path is mounted at the same place on every node of the "
          "--address cluster (NFS, or a cluster of one node); without it a path there is refused",
          {"action": "store_true"}),
+    Flag("--storage-endpoint", "start-only", "an S3-compatible server (MinIO, Ceph) for an s3:// --storage, given "
+         "here once for every node: http(s)://HOST:PORT (default: $AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL)",
+         example=("http://10.0.0.1:9000",)),
     Flag("--sweeps-dir", "resume-safe", "where sweep directories live", {"default": Path("sweeps"), "type": Path},
          ("other-sweeps",)),
     Flag("--data-dir", "resume-safe", "dataset cache (default: $AUXLSTM_DATA_DIR or ~/.cache/auxlstm)",

@@ -12,17 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from data import default_data_dir
+from data.shipping import fetch, shipped_name
 from study.cost.memory_model import MemoryModel, Prediction
 from study.results.seeds import applying as applying_keys
 from study.results.seeds import seed_free_group
 from study.results.table import ResultsTable
 from study.run.config import RunConfig, dump_yaml, flatten
-from study.run.provenance import command_line
+from study.run.provenance import command_line, data_checksum
 from study.run.runner import run_config
 from study.spec.definition import SEED_OF, Study
-from tuning.naming import trial_run_name, trial_summary, trial_tags
+from tuning.naming import DATA_CHECKSUM, trial_run_name, trial_summary, trial_tags
+from tuning.storage import Storage
 
 CONFIGS = "configs"  # sweep_dir/configs/TRIAL.yaml: each trial's resolved config
+
+
+class DataMismatch(RuntimeError):
+    """A trial's data differs from what the sweep's driver prepared."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,8 @@ class TrialJob:
     sweep_dir: str
     memory_model: MemoryModel | None = None  # predicts each trial's peaks (recorded; gates the budget)
     memory_budget_mb: float | None = None  # trials predicted above it are refused before they start
+    data_checksums: str = ""  # the driver's: "NAME:SHA256 ..." (study.driver.setup.prepare_data)
+    data_store: Storage | None = None  # where the driver shipped the datasets (a cluster without shared disk)
 
     def predicted(self, params: dict[str, Any], cfg: RunConfig | None = None) -> dict[str, Prediction]:
         """{peak name: prediction} of the trial's config (`cfg`, if resolved already), or {} without a model."""
@@ -54,7 +63,29 @@ class TrialJob:
         return self.study.workers_for(params)
 
     def run(self, cfg: RunConfig, data_dir: Path, out: Path, **hooks: Any) -> dict[str, Any]:
+        """The one run path, on this node's copy of the data; every epoch's metrics carry its checksum."""
+        data_dir, checksum = self.data_here(cfg, data_dir)
+        on_epoch = hooks.get("on_epoch")
+        if on_epoch is not None:
+            hooks["on_epoch"] = lambda metrics: on_epoch({**metrics, DATA_CHECKSUM: checksum})
         return run_config(cfg, data_dir, out, **hooks)
+
+    def data_here(self, cfg: RunConfig, data_dir: Path) -> tuple[Path, str]:
+        """(data folder, checksum) of the data this node reads for `cfg`: the shipped copy where the driver shipped
+        it, else `data_dir`. Raises DataMismatch when it is not the data the driver prepared."""
+        name = cfg.data.name
+        expected = dict(item.split(":", 1) for item in self.data_checksums.split()).get(name)
+        if self.data_store is not None and expected:
+            fs, place = self.data_store.join(shipped_name(name, expected)).resolve()
+            data_dir = fetch(fs, place, default_data_dir(), shipped_name(name, expected))
+        checksum = data_checksum(cfg.data, data_dir)
+        if expected and checksum != expected:
+            raise DataMismatch(
+                f"data {name} on this node ({data_dir}) has checksum {checksum[:16]}, but the sweep's driver prepared "
+                f"{expected[:16]}: the nodes hold different data; prepare it the same way on every node, or give "
+                "the sweep an object --storage so that the driver ships its own copy"
+            )
+        return data_dir, checksum
 
     def results_table(self) -> ResultsTable:
         return ResultsTable(Path(self.sweep_dir))

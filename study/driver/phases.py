@@ -23,6 +23,7 @@ def sweep_rows(sweep: SweepInfo) -> list[dict[str, Any]]:
 
 def plan_for(study: Study, sweep: SweepInfo, tracker: Any, memory: MemorySetup, concurrency: int | None) -> Any:
     """The search phase as the Tune glue runs it: the space, first points, objectives, budget and the job."""
+    from tuning.storage import Storage
     from tuning.tune_sweep import SweepPlan
 
     data = sweep.data
@@ -34,8 +35,11 @@ def plan_for(study: Study, sweep: SweepInfo, tracker: Any, memory: MemorySetup, 
         trials=study.trials, concurrency=min(study.concurrency, concurrency or study.concurrency),
         cpus=study.resources.cpus, gpus=study.resources.gpus, workers=study.max_workers, seed=study.seed,
         job=TrialJob(study=study, data_dir=data["data_dir"], sweep_dir=str(sweep.path), memory_model=memory.model,
-                     memory_budget_mb=memory.budget_mb),
+                     memory_budget_mb=memory.budget_mb, data_checksums=data["data_checksum"],
+                     data_store=Storage(data["data_store"], data.get("storage_endpoint"))
+                     if data.get("data_store") else None),
         tracker=tracker, cpu_fallback=data["smoke"], exact_points=study.exact_points,
+        storage_endpoint=data.get("storage_endpoint"), placement=study.resources.placement.upper(),
     )  # fmt: skip
 
 

@@ -22,6 +22,8 @@ class RayResources:
     cpus_per_worker: float = 1.0
     address: str | None = None  # None: a local cluster of its own; "auto": the one `ray start` began
     storage: str | None = None  # checkpoints, reached by every node; default OUT/ray
+    storage_endpoint: str | None = None  # an S3-compatible server's http(s)://HOST:PORT (tuning.storage)
+    placement: str = "PACK"  # Ray's placement strategy for the workers
     max_failures: int = 2  # worker-group restarts before the run fails
 
 
@@ -34,6 +36,7 @@ def run_on_ray(cfg: RunConfig, out: Path, resources: RayResources, *, data_dir: 
     from models.checkpoint import load_checkpoint
     from study.run.runner import CHECKPOINT, run_config, write_results
     from tuning.ray_train import WorkerConfig, run_distributed
+    from tuning.storage import Storage
 
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -43,8 +46,9 @@ def run_on_ray(cfg: RunConfig, out: Path, resources: RayResources, *, data_dir: 
     started = time.perf_counter()
     worker = WorkerConfig(run=run_config, config=cfg, data_dir=str(data))
     last = run_distributed(
-        worker, name="train", storage=resources.storage or str(out / "ray"), workers=resources.workers,
-        gpus_per_worker=resources.gpus_per_worker, cpus_per_worker=resources.cpus_per_worker,
+        worker, name="train", storage=Storage(resources.storage or str(out / "ray"), resources.storage_endpoint),
+        workers=resources.workers, gpus_per_worker=resources.gpus_per_worker,
+        cpus_per_worker=resources.cpus_per_worker, placement_strategy=resources.placement,
         address=resources.address, max_failures=resources.max_failures, download_to=out / CHECKPOINT,
     )  # fmt: skip
     history = load_checkpoint(out / CHECKPOINT)["history"]

@@ -43,16 +43,15 @@ def library_versions() -> dict[str, str]:
 def data_checksum(cfg: DataConfig, data_dir: Path) -> str:
     """sha256 over the prepared files of a dataset (prepared here if needed): what every trial reads."""
     from data import get_info
+    from data.shipping import prepared_files
 
     prepared = get_info(cfg.name).prepare(data_dir, None)
-    files = sorted(prepared.rglob("*")) if prepared.is_dir() else [prepared]
     digest = hashlib.sha256()
-    for path in files:
-        if path.is_file() and path.suffix in (".parquet", ".npy"):
-            digest.update(path.relative_to(prepared.parent).as_posix().encode())
-            with path.open("rb") as handle:
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(chunk)
+    for path in prepared_files(prepared):
+        digest.update(path.relative_to(prepared.parent).as_posix().encode())
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
     return digest.hexdigest()
 
 

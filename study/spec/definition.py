@@ -54,6 +54,7 @@ class Resources:
     cpus: float = 1.0  # per worker (a one-worker trial: per trial)
     gpus: float = 0.0  # per worker; fractions (0.25, 0.5) pack several trials on one GPU
     workers: int = 1  # data-parallel Ray Train workers per trial
+    placement: str = "pack"  # a trial's workers on as few nodes as possible, or spread over nodes (Ray's strategies)
 
 
 @dataclass(frozen=True)

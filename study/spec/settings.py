@@ -80,13 +80,19 @@ def scheduler(raw: Any, goals: tuple[Objective, ...]) -> Scheduler:
     return Scheduler(kind, grace, factor)
 
 
+# Where a trial's Ray Train workers go (Ray's placement strategies): as few nodes as possible (fast collectives),
+# spread where it can, or each on a node of its own.
+PLACEMENTS = ("pack", "spread", "strict_spread")
+
+
 def resources(raw: Any) -> Resources:
-    """`resources`: CPUs and GPUs per worker (a fraction of one GPU at most 1) and data-parallel workers."""
+    """`resources`: CPUs and GPUs per worker (a fraction of one GPU at most 1), data-parallel workers and their
+    placement over the cluster's nodes."""
     if not isinstance(raw, Mapping):
         raise SpecError(f"resources: expected a mapping {{cpus, gpus, workers}}, got {raw!r}")
-    unknown = sorted(set(raw) - {"cpus", "gpus", "workers"})
+    unknown = sorted(set(raw) - {"cpus", "gpus", "workers", "placement"})
     if unknown:
-        raise SpecError(f"resources.{unknown[0]}: unknown; valid: cpus, gpus, workers")
+        raise SpecError(f"resources.{unknown[0]}: unknown; valid: cpus, gpus, workers, placement")
     cpus, gpus = raw.get("cpus", 1), raw.get("gpus", 0)
     for key, value in (("cpus", cpus), ("gpus", gpus)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -96,5 +102,8 @@ def resources(raw: Any) -> Resources:
     if gpus > 1 and not float(gpus).is_integer():
         raise SpecError(f"resources.gpus: a fraction of a GPU must be at most 1 (Ray's rule), got {gpus}")
     workers = positive_int(raw.get("workers", 1), "resources.workers")
-    return Resources(float(cpus), float(gpus), workers)
+    placement = raw.get("placement", "pack")
+    if placement not in PLACEMENTS:
+        raise SpecError(f"resources.placement: expected one of {', '.join(PLACEMENTS)}, got {placement!r}")
+    return Resources(float(cpus), float(gpus), workers, placement)
 

@@ -3,6 +3,10 @@ config), a group tag equal across seeds, its scientific values, and a short run 
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from study.driver.job import TrialJob
 from study.results.table import ResultsTable
 from study.spec.parse import parse_study
@@ -53,3 +57,27 @@ def test_run_names_are_numbered_in_the_order_trials_started(tmp_path):
     table.update("second", status="RUNNING")
     assert job.describe("third", LSTM)["run_name"].startswith("0003 lstm")
     assert job.describe("first", LSTM)["run_name"].startswith("0001 lstm")  # described again: the same number
+
+
+def test_a_trial_reads_the_drivers_shipped_data_on_its_node_and_fails_on_other_data_naming_both(tmp_path, monkeypatch):
+    import pyarrow.fs
+
+    from data import default_data_dir
+    from data.shipping import shipped_name, upload
+    from study.driver.job import DataMismatch
+    from study.run.provenance import data_checksum
+    from tuning.storage import Storage
+
+    driver_data = default_data_dir()
+    cfg = STUDY.config_for(LSTM)
+    checksum = data_checksum(cfg.data, driver_data)
+    store = Storage(str(tmp_path / "bucket"))
+    upload(driver_data / cfg.data.name, pyarrow.fs.LocalFileSystem(), store.join(shipped_name("mnist", checksum)).uri)
+    monkeypatch.setenv("AUXLSTM_DATA_DIR", str(tmp_path / "node"))  # the node's own cache, empty
+    job = TrialJob(study=STUDY, data_dir="/nowhere", sweep_dir=str(tmp_path), data_checksums=f"mnist:{checksum}",
+                   data_store=store)  # fmt: skip
+    here, read = job.data_here(cfg, Path("/nowhere"))
+    assert read == checksum and here == tmp_path / "node" / "shipped" / shipped_name("mnist", checksum)
+    other = TrialJob(study=STUDY, data_dir=str(driver_data), sweep_dir=str(tmp_path), data_checksums=f"mnist:{0:064}")
+    with pytest.raises(DataMismatch, match=f"checksum {checksum[:16]}, but the sweep's driver prepared 0{{16}}"):
+        other.data_here(cfg, driver_data)
