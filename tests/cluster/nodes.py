@@ -76,12 +76,12 @@ def _raylet_started(temp_dir: Path) -> bool:
     return log.is_file() and " started. Raylet consists of" in log.read_text(errors="replace")
 
 
-def _end(processes: list[subprocess.Popen], timeout: float = 15) -> None:
-    """SIGTERM each (a node's blocking start stops its node's processes), then SIGKILL what is left of its
-    session: every process here starts a session of its own, and Ray's node processes stay in it."""
+def _end(processes: list[subprocess.Popen], timeout: float = 5) -> None:
+    """SIGTERM each one's session (every process here starts one; a node's Ray processes, the MLflow server's
+    uvicorn stay in it), then SIGKILL what is left of it."""
     for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     for process in processes:
         try:
@@ -112,7 +112,8 @@ class NamespacedCluster:
         self.home = root / "home"
         self.state = root / "state"  # the driver's: sweeps, MLflow's database, the local data cache
         self.data_dir = data_dir  # the driver's prepared datasets (masked on worker nodes)
-        self.masked = [self.state, self.home, root / "head-tmp", data_dir, *(PROJECT / p for p in PACKAGES)]
+        self.heads = root / "heads"  # each head's Ray folder (a replaced head gets a new one)
+        self.masked = [self.state, self.home, self.heads, data_dir, *(PROJECT / p for p in PACKAGES)]
         self.head_cpus = head_cpus
         self.bin = Path(sys.executable).parent
         self.processes: dict[str, subprocess.Popen] = {}
@@ -124,7 +125,7 @@ class NamespacedCluster:
     # -- up and down ----------------------------------------------------------------------------------------------
 
     def start(self) -> NamespacedCluster:
-        for path in (self.home, self.state, self.root / "head-tmp", self.root / "logs"):
+        for path in (self.home, self.state, self.heads, self.root / "logs"):
             path.mkdir(parents=True, exist_ok=True)
         self.home.chmod(0o700)
         self._network()
@@ -138,17 +139,29 @@ class NamespacedCluster:
             self.bin / "mlflow", "server", "--host", "127.0.0.1", "--port", "5001", "--workers", "1",
             "--backend-store-uri", f"sqlite:///{self.root / 'mlflow-server.db'}",
             "--serve-artifacts", "--artifacts-destination", f"s3://{BUCKET}/mlflow",
-        ], env={**self.keys, "MLFLOW_S3_ENDPOINT_URL": S3})  # fmt: skip
-        # The head has the bucket's keys, as a cloud VM has its role: a driver submitted to it runs with them.
+        ], env={**self.keys, "MLFLOW_S3_ENDPOINT_URL": S3, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"})  # fmt: skip
+        self._start_ray()
+        _wait(lambda: self._answers(MLFLOW + "/health"), "the MLflow server")
+        return self
+
+    def _start_ray(self) -> None:
+        """A head, then a worker node. The head has the bucket's keys, as a cloud VM has its role: a driver
+        submitted to it runs with them."""
+        tmp = self.heads / str(len(list(self.heads.iterdir())))
+        tmp.mkdir()
         self._spawn("head", self._ray_start(
             "--head", "--node-ip-address", HEAD_IP, "--port", "6379", "--num-cpus", self.head_cpus,
-            "--temp-dir", self.root / "head-tmp", "--dashboard-port", "8265", "--block",
+            "--temp-dir", tmp, "--dashboard-port", "8265", "--block",
         ), env={**self.ray_env(), **self.keys})  # fmt: skip
-        _wait(lambda: _raylet_started(self.root / "head-tmp"), "the head node")
-        _wait(lambda: self._answers(DASHBOARD + "/api/version"), "the Jobs API")
-        _wait(lambda: self._answers(MLFLOW + "/health"), "the MLflow server")
+        _wait(lambda: _raylet_started(tmp), "the head node")
         self.add_worker()
-        return self
+        _wait(lambda: self._answers(DASHBOARD + "/api/version"), "the Jobs API")
+
+    def replace_ray(self) -> None:
+        """The head lost, and the cluster with it: every Ray node stops; a new head and worker start on the same
+        addresses. The bucket, the MLflow server and the driver's state folder stay."""
+        _end([*self.workers, self.processes.pop("head")])
+        self._start_ray()
 
     def stop(self) -> None:
         _end([*self.workers, *self.processes.values()])

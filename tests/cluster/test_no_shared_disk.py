@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import optuna
 import yaml
 
 from tests.cluster.nodes import BUCKET, DASHBOARD, GCS, MLFLOW, PROJECT, S3, NamespacedCluster
@@ -114,23 +115,28 @@ def test_a_sweep_submitted_as_a_ray_job_trains_on_a_node_without_the_drivers_dis
     # The NaN trial: its reason, kept in the bucket beside the trial, so the retry Tune would make is refused.
     assert nan["status"] == "FAILED" and "nan" in nan["reason"].lower(), nan
     assert any(k.endswith("/diverged.txt") for k in keys)
+    assert [state for params, state in _optuna_states(cluster, "job") if params["train.lr"] > 1] == ["FAIL"]
+    assert sorted(state for params, state in _optuna_states(cluster, "job")) == ["COMPLETE", "COMPLETE", "FAIL"]
     # MLflow: one run per trial, their files in the bucket through the server (the driver holds no S3 keys).
-    runs = cluster.python(_MLFLOW_RUNS % (MLFLOW, "auxlstm-submitted"), check=True)
-    children = [r for r in json.loads(runs.stdout) if r["role"] == "trial"]
+    _, children = _mlflow(cluster, "auxlstm-submitted")
     assert len(children) == 3 and all(r["artifact_uri"].startswith("mlflow-artifacts:") for r in children)
     for run in children:
         assert any(k.startswith("mlflow/") and run["run_id"] in k for k in keys), run
+    (failed,) = [r for r in children if r["status"] == "FAILED"]
+    assert failed["tags"]["auxlstm.trial_id"] == nan["trial_id"] and "nan" in failed["tags"]["auxlstm.reason"]
 
 
-_MLFLOW_RUNS = """
-import json
-from mlflow.tracking import MlflowClient
-client = MlflowClient(%r)
-experiment = client.get_experiment_by_name(%r)
-runs = client.search_runs([experiment.experiment_id], max_results=100)
-print(json.dumps([{"run_id": r.info.run_id, "status": r.info.status, "artifact_uri": r.info.artifact_uri,
-                   "role": r.data.tags.get("auxlstm.role")} for r in runs]))
-"""
+def _mlflow(cluster: NamespacedCluster, experiment: str) -> tuple[list[dict], list[dict]]:
+    """The experiment's parent runs and trial runs, through the MLflow server (tests/cluster/mlflow_view.py)."""
+    done = cluster.run([sys.executable, "-m", "tests.cluster.mlflow_view", MLFLOW, experiment], cwd=PROJECT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    runs = json.loads(done.stdout)
+    return [r for r in runs if r["role"] == "sweep"], [r for r in runs if r["role"] == "trial"]
+
+
+def _optuna_states(cluster: NamespacedCluster, name: str) -> list[tuple[dict, str]]:
+    storage = f"sqlite:///{cluster.state / 'sweeps' / name / 'optuna.db'}"
+    return [(t.params, t.state.name) for t in optuna.load_study(study_name=name, storage=storage).trials]
 
 
 def _resume_args(cluster: NamespacedCluster, name: str) -> list[str]:
@@ -148,48 +154,65 @@ def _epochs(cluster: NamespacedCluster, name: str) -> int:
     return max((len(r["history"]) for r in _rows(cluster, name)), default=0)
 
 
-def test_a_killed_driver_resumes_the_sweep_from_the_bucket_and_its_sweeps_folder(cluster):
-    spec = _spec(cluster, "killed", trials=2, concurrency=1,
-                 space={"scientific": {"model.kind": {"choice": ["lstm", "r_lstm"]}},
-                        "fixed": {**FIXED, "train.epochs": 4}})  # fmt: skip
-    driver = _background_sweep(cluster, "killed", spec)
-    try:
-        _wait_for(lambda: _epochs(cluster, "killed") >= 1 or driver.poll() is not None, "the first epoch")
-    finally:
-        driver.send_signal(signal.SIGKILL)
-        driver.wait()
-    assert _epochs(cluster, "killed") >= 1, cluster.logs()
-    before = _rows(cluster, "killed")
-    assert not any(r["status"] == "COMPLETE" for r in before)
-    done = _driver(cluster, _resume_args(cluster, "killed"))
-    assert done.returncode == 0, done.stderr[-3000:] + cluster.logs()
-    rows = _rows(cluster, "killed")
-    assert sorted(r["status"] for r in rows) == ["COMPLETE", "COMPLETE"], rows
-    # The trial that was running is continued, not run again as another: Tune's state came back from the bucket.
-    assert {r["trial_id"] for r in before} <= {r["trial_id"] for r in rows}
+def _resumed(cluster: NamespacedCluster, name: str) -> set[str]:
+    """The trials that continued from a checkpoint (an epoch reported `resumed_from_epoch` above 0)."""
+    return {r["trial_id"] for r in _rows(cluster, name) if any(h.get("resumed_from_epoch") for h in r["history"])}
 
 
-def test_a_lost_worker_node_resumes_its_trial_from_the_bucket_checkpoint_on_a_fresh_node(cluster):
-    spec = _spec(cluster, "lost", trials=1, points=[{"model.kind": "lstm"}],
+def test_a_sweep_that_lost_a_node_then_its_driver_and_head_resumes_and_every_trial_finishes_once(cluster):
+    epochs = 4
+    spec = _spec(cluster, "lost", trials=3, concurrency=2,
                  space={"scientific": {"model.kind": {"choice": ["lstm", "r_lstm"]}},
-                        "fixed": {**FIXED, "train.epochs": 8}})  # fmt: skip
+                        "fixed": {**FIXED, "train.epochs": epochs}})  # fmt: skip
     driver = _background_sweep(cluster, "lost", spec)
+
+    def one_done_one_part_way() -> bool:
+        rows = _rows(cluster, "lost")
+        running = any(r["status"] == "RUNNING" and 0 < len(r["history"]) < epochs for r in rows)
+        return (running and any(r["status"] == "COMPLETE" for r in rows)) or driver.poll() is not None
+
     try:
+        # The worker node lost mid-trial (its raylet SIGKILLed): a fresh node takes its trials over from their
+        # checkpoints in the bucket.
         _wait_for(lambda: _epochs(cluster, "lost") >= 2 or driver.poll() is not None, "two epochs")
         cluster.kill_worker_raylet()
         cluster.workers[-1].wait(timeout=60)  # the node's blocking start ends with its raylet
         cluster.add_worker()
-        driver.wait(timeout=240)
+        _wait_for(lambda: _resumed(cluster, "lost") or driver.poll() is not None, "a trial resumed on the new node")
+        after_node_loss = _resumed(cluster, "lost")
+        # Then the driver SIGKILLed, and the head with the whole Ray cluster: a new head and worker, the same
+        # bucket and sweeps folder.
+        _wait_for(one_done_one_part_way, "a finished trial and one part-way")
     finally:
-        if driver.poll() is None:
-            driver.kill()
-    assert driver.returncode == 0, cluster.logs()
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    assert after_node_loss, cluster.logs()
+    before = {r["trial_id"]: r for r in _rows(cluster, "lost")}
+    assert sum(r["status"] == "COMPLETE" for r in before.values()) < 3, before  # killed before its end
+    cluster.replace_ray()
+    done = _driver(cluster, _resume_args(cluster, "lost"))
+    assert done.returncode == 0, done.stderr[-3000:] + cluster.logs()
     rows = _rows(cluster, "lost")
-    assert len(rows) == 1 and rows[0]["status"] == "COMPLETE", rows
-    assert rows[0]["metrics"]["resumed_from_epoch"] > 0 and rows[0]["metrics"]["epoch"] == 8
-    assert [h["epoch"] for h in rows[0]["history"]] == list(range(1, 9))  # each epoch recorded once
-    runs = json.loads(cluster.python(_MLFLOW_RUNS % (MLFLOW, "auxlstm-lost"), check=True).stdout)
-    assert [r["status"] for r in runs if r["role"] == "trial"] == ["FINISHED"]
+    assert len(rows) == 3 and all(r["status"] == "COMPLETE" for r in rows), rows
+    assert all([h["epoch"] for h in r["history"]] == list(range(1, epochs + 1)) for r in rows)  # each once
+    # The trial that was running continues (Tune's state and its checkpoint came back from the bucket) on the same
+    # MLflow run; a sweeps folder on the lost head's own disk would be gone with it: --sweeps-dir must outlive it.
+    interrupted = [t for t, r in before.items() if r["status"] == "RUNNING" and r["history"]]
+    assert interrupted
+    for trial_id in interrupted:
+        row = next(r for r in rows if r["trial_id"] == trial_id)
+        assert row["mlflow_run_id"] == before[trial_id]["mlflow_run_id"]
+        if len(before[trial_id]["history"]) < epochs:  # or the checkpoint before, when the kill fell in between
+            assert row["metrics"]["resumed_from_epoch"] >= len(before[trial_id]["history"]) - 1
+    assert [state for _, state in _optuna_states(cluster, "lost")] == ["COMPLETE"] * 3
+    parents, children = _mlflow(cluster, "auxlstm-lost")
+    assert len(parents) == 1 and len(children) == 3 and all(c["status"] == "FINISHED" for c in children)
+    assert {c["tags"]["auxlstm.trial_id"] for c in children} == {r["trial_id"] for r in rows}
+    assert all([step for step, _ in c["curves"]["val/accuracy"]] == list(range(1, epochs + 1)) for c in children)
+    # The parent's curves continue on the same run: one point per ended trial, none twice.
+    assert [step for step, _ in parents[0]["curves"]["trials/complete"]] == [1, 2, 3]
+    best = sorted(parents[0]["curves"]["best/val/accuracy"])
+    assert [s for s, _ in best] == sorted({s for s, _ in best}) and best[-1][0] == 3
 
 
 def test_a_two_worker_ray_train_trial_runs_across_two_nodes(cluster):

@@ -44,6 +44,6 @@ def test_a_store_without_a_complete_copy_is_refused_naming_the_fix(tmp_path):
     store = tmp_path / "bucket" / "toy-half"
     store.mkdir(parents=True)
     (store / "train.parquet").write_bytes((prepared / "train.parquet").read_bytes())  # an upload cut short
-    with pytest.raises(DatasetError, match="no complete shipped dataset at .*toy-half.*--resume"):
+    with pytest.raises(DatasetError, match=r"no complete shipped dataset at .*toy-half.*--resume"):
         fetch(LOCAL, str(store), tmp_path / "node", "toy-half")
     assert not (tmp_path / "node" / "shipped" / "toy-half").exists()

@@ -7,9 +7,6 @@ what it leaves behind is read back through MLflow's client, Optuna's storage and
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import optuna
@@ -20,7 +17,7 @@ from study.export import main as export_main
 from study.report import main as report_main
 from study.run.config import load_config
 from study.train import main as train_main
-from tests.e2e.helpers import TINY, joined, optuna_states, results, runs, sweep, write_spec
+from tests.e2e.helpers import TINY, optuna_states, results, runs, sweep, write_spec
 from tests.helpers import free_port, run_before_ray
 
 pytestmark = pytest.mark.slow
@@ -175,77 +172,6 @@ def test_a_node_local_storage_for_a_joined_cluster_is_refused_before_ray_and_bef
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
     shared = run_before_ray(tmp_path, cli, *args, "--shared-storage")  # the user's word: on to the address check
     assert shared.returncode == 1 and f"no Ray cluster answers at {address}" in shared.stderr
-
-
-def test_a_killed_driver_resumes_and_every_trial_finishes_exactly_once(ray_cluster, tmp_path):
-    spec = write_spec(tmp_path, "killed", trials=5)
-    sweep_dir = tmp_path / "sweeps" / "k"
-    driver = subprocess.Popen(
-        joined(ray_cluster, "--study", str(spec), "--name", "k"),
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:  # kill once a trial finished and another is part-way through
-        rows = results(sweep_dir)
-        if any(r["status"] == "COMPLETE" for r in rows) and any(
-            r["status"] == "RUNNING" and 0 < len(r["history"]) < 3 for r in rows
-        ):
-            break
-        assert driver.poll() is None, "the sweep ended before it could be killed"
-        time.sleep(0.1)
-    driver.send_signal(signal.SIGKILL)
-    driver.wait()
-    before = {r["trial_id"]: r for r in results(sweep_dir)}
-    assert 2 <= len(before) < 5
-
-    result = sweep(tmp_path, ray_cluster, "--name", "k", "--resume")
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = results(sweep_dir)
-    assert len(rows) == 5 and all(r["status"] == "COMPLETE" for r in rows)
-    for row in rows:
-        assert [h["epoch"] for h in row["history"]] == [1, 2, 3]  # each epoch recorded once
-    interrupted = [t for t, r in before.items() if r["status"] == "RUNNING" and r["history"]]
-    assert interrupted
-    for trial_id in interrupted:
-        row = next(r for r in rows if r["trial_id"] == trial_id)
-        assert row["mlflow_run_id"] == before[trial_id]["mlflow_run_id"]
-        done = len(before[trial_id]["history"])
-        if done < 3:  # part-way: continued from its last checkpoint (or the one before, when the kill fell
-            # between a report and the saved sweep state), not retrained from the start. A trial that had
-            # reported its last epoch replays it, and the table keeps the first report.
-            assert row["metrics"]["resumed_from_epoch"] >= done - 1
-    assert optuna_states(sweep_dir, "k") == ["COMPLETE"] * 5
-    parents, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-killed")
-    assert len(parents) == 1 and len(children) == 5
-    assert {c.data.tags["auxlstm.trial_id"] for c in children} == {r["trial_id"] for r in rows}
-    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    for child in children:
-        assert [m.step for m in client.get_metric_history(child.info.run_id, "val/accuracy")] == [1, 2, 3]
-    # The parent's curves continue on the same run: steps 1..5, none twice.
-    _assert_the_parent_tells_the_sweep(client, parents[0].info.run_id, trials=5)
-
-
-def test_a_nan_trial_fails_with_its_reason_and_the_sweep_goes_on(ray_cluster, tmp_path):
-    spec = write_spec(
-        tmp_path, "diverging", trials=3,
-        space={"nuisance": {"train.lr": {"choice": [0.003, 1.0e30]}},
-               "fixed": {**TINY["space"]["fixed"], "model.kind": "lstm"}},
-        points=[{"train.lr": 1.0e30}, {"train.lr": 0.003}],
-    )  # fmt: skip
-    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "nan")
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = results(tmp_path / "sweeps" / "nan")
-    by_lr = {}
-    for row in rows:
-        by_lr.setdefault(row["params"]["train.lr"], []).append(row)
-    assert all(r["status"] == "FAILED" and "nan" in r["reason"] for r in by_lr[1.0e30])
-    assert all(r["status"] == "COMPLETE" for r in by_lr[0.003])
-    states = optuna.load_study(study_name="nan", storage=f"sqlite:///{tmp_path / 'sweeps' / 'nan' / 'optuna.db'}")
-    for trial in states.trials:
-        assert trial.state.name == ("FAIL" if trial.params["train.lr"] == 1.0e30 else "COMPLETE")
-    _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-diverging")
-    failed = [c for c in children if c.info.status == "FAILED"]
-    assert len(failed) == len(by_lr[1.0e30]) and "nan" in failed[0].data.tags["auxlstm.reason"]
 
 
 def test_searched_worker_counts_each_run_their_own_trial_and_the_report_compares_them(ray_cluster, tmp_path):
