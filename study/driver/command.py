@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ def prepare(args: argparse.Namespace) -> Prepared:
 
     try:
         study, sweep = open_sweep(args)
-        memory = memory_setup(study, sweep.data, args.memory_model, args.memory_budget_mb)
+        joins = (args.address or os.environ.get("RAY_ADDRESS") or "local") != "local"
+        memory = memory_setup(study, sweep.data, args.memory_model, args.memory_budget_mb, joins_cluster=joins)
     except (SpecError, FileNotFoundError) as err:
         raise Stop(2, f"spec error: {err}") from err
     data = sweep.data

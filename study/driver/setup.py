@@ -46,6 +46,19 @@ def prepare_data(study: Study, data_dir: Path, *, stand_ins: bool = True) -> tup
     return " ".join(sorted(set(checksums))), swaps
 
 
+def _own_gpu_budget(study: Study, joins_cluster: bool) -> float | None:
+    """This machine's GPU memory times a trial's share of a GPU, or None (no GPU here, or a cluster's)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    if joins_cluster:
+        print("memory: no default budget on a cluster (this machine's GPU need not be the workers'); give "
+              "--memory-budget-mb the workers' GPU memory times resources.gpus", flush=True)  # fmt: skip
+        return None
+    return torch.cuda.get_device_properties(0).total_memory / 2**20 * min(study.resources.gpus, 1.0)
+
+
 def with_stand_ins(study: Study, data: dict[str, Any], swaps: dict[str, str]) -> Study:
     """The study (and the sweep record that rebuilds it on --resume) with the stand-ins swapped in."""
     overrides = []
@@ -103,18 +116,18 @@ class MemorySetup:
     budget_mb: float | None  # trials predicted above it are refused before they start
 
 
-def memory_setup(study: Study, data: dict[str, Any], model_file: Path | None, budget_mb: float | None) -> MemorySetup:
+def memory_setup(
+    study: Study, data: dict[str, Any], model_file: Path | None, budget_mb: float | None, *, joins_cluster: bool = False
+) -> MemorySetup:
     """The memory model that predicts each trial's peaks (where one exists for the study's device) and the budget
     above which trials are refused before they start (`--memory-model`, `--memory-budget-mb`); kept in sweep.json
-    for --resume."""
+    for --resume. The default budget on GPU is this machine's GPU, so only where the trials run here: a driver
+    joining a cluster (`joins_cluster`) may have another GPU than the workers, or none."""
     device = "cuda" if study.resources.gpus else "cpu"
     path = model_file or (Path(data["memory_model"]) if data.get("memory_model") else default_model(device))
     budget = budget_mb or data.get("memory_budget_mb")
     if budget is None and device == "cuda" and path.exists():
-        import torch
-
-        if torch.cuda.is_available():  # the driver's GPU stands for the workers'; a trial gets its share of one
-            budget = torch.cuda.get_device_properties(0).total_memory / 2**20 * min(study.resources.gpus, 1.0)
+        budget = _own_gpu_budget(study, joins_cluster)
     if not path.exists():
         if model_file is not None:
             raise SpecError(f"--memory-model: no file {path}")

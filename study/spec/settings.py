@@ -89,7 +89,7 @@ def resources(raw: Any) -> Resources:
     """`resources`: CPUs and GPUs per worker (a fraction of one GPU at most 1), data-parallel workers and their
     placement over the cluster's nodes."""
     if not isinstance(raw, Mapping):
-        raise SpecError(f"resources: expected a mapping {{cpus, gpus, workers}}, got {raw!r}")
+        raise SpecError(f"resources: expected a mapping {{cpus, gpus, workers, placement}}, got {raw!r}")
     unknown = sorted(set(raw) - {"cpus", "gpus", "workers", "placement"})
     if unknown:
         raise SpecError(f"resources.{unknown[0]}: unknown; valid: cpus, gpus, workers, placement")

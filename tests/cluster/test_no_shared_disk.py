@@ -46,6 +46,17 @@ def _driver(cluster: NamespacedCluster, args: list[str], **kw) -> subprocess.Com
                        cwd=PROJECT, **kw)  # fmt: skip
 
 
+def _ray_job(cluster: NamespacedCluster, *args: str) -> subprocess.CompletedProcess:
+    """`ray job ARGS` against the head's Jobs API, with the token."""
+    return cluster.run([cluster.bin / "ray", "job", *args[:1], "--address", DASHBOARD, *args[1:]],
+                       env=cluster.ray_env(), cwd=PROJECT)  # fmt: skip
+
+
+def _submit(cluster: NamespacedCluster, *args: str) -> subprocess.CompletedProcess:
+    """`ray job submit --working-dir . ARGS`, as the README submits a sweep."""
+    return _ray_job(cluster, "submit", "--working-dir", str(PROJECT), *args)
+
+
 def _rows(cluster: NamespacedCluster, name: str) -> list[dict]:
     try:
         return json.loads((cluster.state / "sweeps" / name / "results.json").read_text())
@@ -74,17 +85,7 @@ def test_without_storage_every_node_reaches_the_sweep_is_refused_before_anything
     assert not (cluster.state / "sweeps" / "local-storage").exists()
 
 
-def test_a_submitted_job_keeping_its_state_in_rays_temporary_folder_is_refused(cluster):
-    done = cluster.run([
-        cluster.bin / "ray", "job", "submit", "--address", DASHBOARD, "--working-dir", PROJECT, "--",
-        sys.executable, "-m", "study.sweep", "--smoke-test", "--storage", STORAGE, "--storage-endpoint", S3,
-    ], env=cluster.ray_env(), cwd=PROJECT)  # fmt: skip
-    output = done.stdout + done.stderr
-    assert "state error" in output and "--sweeps-dir sweeps" in output and "--tracking-uri" in output, output[-3000:]
-    assert "failed" in output.lower()
-
-
-def test_a_sweep_submitted_as_a_ray_job_trains_on_a_node_without_the_drivers_disk(cluster):
+def test_sweeps_submitted_as_ray_jobs_train_without_the_drivers_disk_or_are_refused_for_state_in_rays_folder(cluster):
     # Two trials that train and one whose loss becomes NaN: it fails with its reason and is not retried.
     spec = _spec(
         cluster, "submitted", trials=3,
@@ -93,11 +94,15 @@ def test_a_sweep_submitted_as_a_ray_job_trains_on_a_node_without_the_drivers_dis
         points=[{"model.kind": "lstm", "train.lr": 0.003}, {"model.kind": "r_lstm", "train.lr": 0.003},
                 {"model.kind": "lstm", "train.lr": 1.0e30}],
     )  # fmt: skip
-    done = cluster.run([
-        cluster.bin / "ray", "job", "submit", "--address", DASHBOARD, "--working-dir", PROJECT, "--",
-        sys.executable, *_sweep_args(cluster, "job", "--study", str(spec), "--no-report"),
-    ], env=cluster.ray_env(), cwd=PROJECT)  # fmt: skip
+    # Beside it, a job that would keep its state in Ray's temporary copy of the folder: refused before it starts.
+    refused = _submit(cluster, "--submission-id", "refused", "--no-wait", "--", sys.executable, "-m", "study.sweep",
+                      "--smoke-test", "--storage", STORAGE, "--storage-endpoint", S3)  # fmt: skip
+    assert refused.returncode == 0, refused.stderr[-2000:]
+    done = _submit(cluster, "--", sys.executable, *_sweep_args(cluster, "job", "--study", str(spec), "--no-report"))
     assert done.returncode == 0 and "succeeded" in done.stdout, (done.stdout + done.stderr)[-4000:] + cluster.logs()
+    logs = _ray_job(cluster, "logs", "refused")  # it ended long before the other (the job's exit is its own)
+    assert "state error" in logs.stdout and "--sweeps-dir sweeps" in logs.stdout, logs.stdout + logs.stderr
+    assert "--tracking-uri" in logs.stdout and "failed" in _ray_job(cluster, "status", "refused").stdout.lower()
     rows = _rows(cluster, "job")
     assert len(rows) == 3
     good = [r for r in rows if r["params"]["train.lr"] < 1]
@@ -160,7 +165,7 @@ def _resumed(cluster: NamespacedCluster, name: str) -> set[str]:
 
 
 def test_a_sweep_that_lost_a_node_then_its_driver_and_head_resumes_and_every_trial_finishes_once(cluster):
-    epochs = 4
+    epochs = 3
     spec = _spec(cluster, "lost", trials=3, concurrency=2,
                  space={"scientific": {"model.kind": {"choice": ["lstm", "r_lstm"]}},
                         "fixed": {**FIXED, "train.epochs": epochs}})  # fmt: skip
@@ -215,18 +220,24 @@ def test_a_sweep_that_lost_a_node_then_its_driver_and_head_resumes_and_every_tri
     assert [s for s, _ in best] == sorted({s for s, _ in best}) and best[-1][0] == 3
 
 
-def test_a_two_worker_ray_train_trial_runs_across_two_nodes(cluster):
+def test_searched_worker_counts_run_their_own_trials_and_two_workers_spread_over_two_nodes(cluster):
     node = cluster.add_head_side_node(cpus=2)  # on the driver's disk, like a head that offers CPUs
     try:
-        spec = _spec(cluster, "spread", trials=1, points=[{"model.kind": "lstm"}],
-                     resources={"cpus": 1, "workers": 2, "placement": "strict_spread"},
-                     space={"scientific": {"model.kind": {"choice": ["lstm", "r_lstm"]}}, "fixed": FIXED})  # fmt: skip
-        done = _driver(cluster, _sweep_args(cluster, "spread", "--study", str(spec), "--no-report"))
+        spec = _spec(cluster, "spread", points={"grid": ["resources.workers"]},
+                     resources={"cpus": 1, "placement": "strict_spread"},
+                     space={"scientific": {"resources.workers": {"choice": [1, 2]}},
+                            "fixed": {**FIXED, "model.kind": "lstm"}})  # fmt: skip
+        done = _driver(cluster, _sweep_args(cluster, "spread", "--study", str(spec)))
         assert done.returncode == 0, done.stderr[-3000:] + cluster.logs()
-        rows = _rows(cluster, "spread")
-        assert [r["status"] for r in rows] == ["COMPLETE"], rows
-        assert rows[0]["checkpoint"].startswith(f"{STORAGE}/spread-train/"), rows[0]["checkpoint"]
-        # One Ray Train worker on each node (Gloo between them, over the veth pair).
+        rows = sorted(_rows(cluster, "spread"), key=lambda r: r["params"]["resources.workers"])
+        assert [r["status"] for r in rows] == ["COMPLETE", "COMPLETE"], rows
+        assert "workers" not in rows[0]["metrics"] and rows[1]["metrics"]["workers"] == 2  # on Ray Train workers
+        assert [h["epoch"] for h in rows[1]["history"]] == [1, 2] and "test_accuracy" in rows[1]["metrics"]
+        assert "--workers" not in rows[0]["command"] and "--workers 2" in rows[1]["command"]
+        assert rows[1]["checkpoint"].startswith(f"{STORAGE}/spread-train/"), rows[1]["checkpoint"]
+        # The two Ray Train workers one on each node (Gloo between them, over the veth pair).
         assert cluster.train_workers_on(node) == 1 and cluster.train_workers_on(cluster.workers[-1]) == 1
+        report = (cluster.state / "sweeps" / "spread" / "report" / "report.md").read_text()
+        assert "## Data-parallel workers" in report and "| LSTM Truncate50 on mnist | 2 |" in report
     finally:
         cluster.stop_node(node)

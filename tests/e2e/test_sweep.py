@@ -174,24 +174,6 @@ def test_a_node_local_storage_for_a_joined_cluster_is_refused_before_ray_and_bef
     assert shared.returncode == 1 and f"no Ray cluster answers at {address}" in shared.stderr
 
 
-def test_searched_worker_counts_each_run_their_own_trial_and_the_report_compares_them(ray_cluster, tmp_path):
-    spec = write_spec(
-        tmp_path, "workers", resources={"cpus": 1}, points={"grid": ["resources.workers"]},
-        space={"scientific": {"resources.workers": {"choice": [1, 2]}},
-               "fixed": {**TINY["space"]["fixed"], "model.kind": "lstm", "train.epochs": 2}},
-    )  # fmt: skip
-    result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "w2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = sorted(results(tmp_path / "sweeps" / "w2"), key=lambda r: r["params"]["resources.workers"])
-    assert [r["status"] for r in rows] == ["COMPLETE", "COMPLETE"]
-    assert "workers" not in rows[0]["metrics"] and rows[1]["metrics"]["workers"] == 2  # ran on Ray Train workers
-    assert [h["epoch"] for h in rows[1]["history"]] == [1, 2] and "test_accuracy" in rows[1]["metrics"]
-    assert "--workers" not in rows[0]["command"] and "--workers 2" in rows[1]["command"]
-    assert report_main(["--sweep", str(tmp_path / "sweeps" / "w2"), "--no-mlflow"]) == 0
-    report = (tmp_path / "sweeps" / "w2" / "report" / "report.md").read_text()
-    assert "## Data-parallel workers" in report and "| LSTM Truncate50 on mnist | 2 |" in report
-
-
 def test_a_multi_objective_sweep_reports_its_pareto_set(ray_cluster, tmp_path):
     objectives = [{"metric": "val/accuracy", "mode": "max"}, {"metric": "epoch_seconds", "mode": "min"}]
     spec = write_spec(tmp_path, "pareto", trials=3, objectives=objectives)

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from study.cost.fresh_process import in_fresh_process
+from study.cost.fresh_process import in_fresh_processes
 from study.cost.memory_model import TRAIN_FEATURES, MemoryModel, features, fit_peak
 from study.run.config import flatten, load_config
 
@@ -43,9 +43,14 @@ def test_full_bptt_features_grow_with_length_and_truncated_ones_do_not():
 
 
 def _measured(settings: list[str]) -> dict:
-    """One short training run on synthetic sequences, in this (fresh) process: its results row."""
+    """One short training run on synthetic sequences, in this (fresh) process, on one thread (another runs beside
+    it): its results row."""
     import tempfile
     from pathlib import Path
+
+    import torch
+
+    torch.set_num_threads(1)
 
     from data import default_data_dir
     from study.run.runner import run_config
@@ -74,7 +79,7 @@ HELD_OUT = [(48, 600, "lstm", None), (48, 300, "r_lstm", 50), (24, 800, "lstm", 
 
 @pytest.mark.slow
 def test_a_model_fitted_to_measured_runs_predicts_held_out_runs_within_its_stated_error():
-    rows = [in_fresh_process(_measured, _settings(*run)) for run in FIT + HELD_OUT]
+    rows = in_fresh_processes(_measured, [(_settings(*run),) for run in FIT + HELD_OUT])  # two at a time
     model = MemoryModel.fit(rows[: len(FIT)], "cpu")
     assert model.train.runs == len(FIT) and model.eval is not None
     measured_full = rows[1]["history"][-1]["peak_memory_mb"]
