@@ -9,8 +9,10 @@
   except what Ray ships to it.
 - Ray token authentication on, with a token in a private home (mode 0700).
 
-Everything started here is stopped by `stop` (SIGTERM to each `--block` process, then the namespaces go). Never
-`ray stop`: it would stop every Ray process on the machine.
+Everything started here is stopped by `stop` (SIGTERM to each process's session, SIGKILL to what is left of it
+after 5 s, then the namespaces go). Never `ray stop`: it would stop every Ray process on the machine.
+Gloo (Ray Train on CPU) takes the address the host name resolves to, loopback here: each node gets
+`GLOO_SOCKET_IFNAME`, as the README tells users of such hosts.
 """
 
 from __future__ import annotations

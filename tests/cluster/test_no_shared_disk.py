@@ -1,9 +1,11 @@
 """Sweeps on a cluster whose nodes share no disk (issue 21): storage in a bucket, the driver submitted as a Ray job,
-a NaN trial, a driver killed and resumed, a node lost mid-trial, and a Ray Train trial across two nodes.
+a NaN trial, a node lost mid-trial, the driver and the head lost and the sweep resumed, and a Ray Train trial
+across two nodes.
 
 The head offers no CPUs, so every trial runs on the worker node, which sees none of the driver's files (its state,
-its data cache, the project's code). Each case is asserted from the results table, MLflow (through its server)
-and the bucket. The commands are the README's ("On a cluster"), addresses aside.
+its data cache, the project's code); only the last case adds a CPU node beside the head, for the Ray Train
+worker that must be on another node. Each case is asserted from the results table, Optuna's storage, MLflow
+(through its server) and the bucket. The commands are the README's ("On a cluster"), addresses aside.
 """
 
 from __future__ import annotations

@@ -156,21 +156,18 @@ def test_an_unreachable_ray_address_stops_the_run_before_ray_naming_it(cli, tmp_
     assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("cli", ["study.sweep", "study.train"])
-def test_a_node_local_storage_for_a_joined_cluster_is_refused_before_ray_and_before_dialling(cli, tmp_path):
+def test_a_node_local_storage_for_a_joined_cluster_is_refused_before_ray_and_before_dialling(tmp_path):
+    # study.train --workers; the sweep's refusal: tests/cluster (nodes that share no disk) and the bad-input corpus.
     # Nothing listens at the address: the refusal (exit 2) comes before the address is even dialled (exit 1).
     address = f"127.0.0.1:{free_port()}"
-    args = ["--address", address, "--smoke-test"]
-    args += ["--study", str(write_spec(tmp_path, "local"))] if cli == "study.sweep" else ["--workers", "2", "--out",
-                                                                                          "run"]  # fmt: skip
-    result = run_before_ray(tmp_path, cli, *args)
-    storage = "run/ray" if cli == "study.train" else f"{tmp_path}/sweeps/local-"  # the default SWEEP/ray
+    args = ["--address", address, "--smoke-test", "--workers", "2", "--out", "run"]
+    result = run_before_ray(tmp_path, "study.train", *args)
     assert result.returncode == 2, result.stderr
-    assert f"storage error: --storage {storage}" in result.stderr and f"--address {address} joins" in result.stderr
+    assert "storage error: --storage run/ray" in result.stderr and f"--address {address} joins" in result.stderr
     assert "--shared-storage" in result.stderr and "s3://BUCKET/PREFIX" in result.stderr
     assert result.stdout.splitlines()[-1] == "[]", "Ray was imported before the storage was checked"
-    assert not (tmp_path / "sweeps").exists() and not (tmp_path / "run").exists()
-    shared = run_before_ray(tmp_path, cli, *args, "--shared-storage")  # the user's word: on to the address check
+    assert not (tmp_path / "run").exists()
+    shared = run_before_ray(tmp_path, "study.train", *args, "--shared-storage")  # the user's word: on to the address
     assert shared.returncode == 1 and f"no Ray cluster answers at {address}" in shared.stderr
 
 
