@@ -330,13 +330,14 @@ def init_ray(address: str | None = None, *, allow_unauthenticated: bool = False,
     authenticated = require_token_auth(allow_unauthenticated)
     target = _target(address)
     local = target is None
-    single_machine(local or _joins_loopback(target))
+    this_machine = local or _joins_loopback(target)  # reads Ray's address file for `auto`: once
+    single_machine(this_machine)
     where = "a local Ray cluster" if local else f"the Ray cluster at {target}"
     if local and authenticated:
         _create_token_file()  # before Ray would write it world-readable; joining needs that cluster's token
     _owner_only_token_file()
     kwargs = _absolute_paths(kwargs)  # before the change of folder, which would move a relative one
-    if not local and not _joins_loopback(target):
+    if not this_machine:
         kwargs = _with_code(kwargs)
     try:
         with _in_project_folder():
