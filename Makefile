@@ -24,6 +24,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q "$(TORCH_SPEC)"
 	$(PY) -m pip install -q -e ".[dev]"
+	# FlashRNN for the kernel exactness tests, which run its pure-PyTorch loop; without its GPU-only dependencies
+	# (triton, ninja), which the `gpu` extra brings on GPU machines
+	$(PY) -m pip install -q --no-deps "flashrnn==1.0.8"
 	touch $@
 
 data: install

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from models import kernels
 from models.config import AuxConfig
 from models.heads import FeedForwardHead
 
@@ -29,6 +30,7 @@ class AuxLSTM(nn.Module):
         d_ffn: int,
         dropconnect: float,
         channels: int = 1,
+        kernel: str = "auto",
     ) -> None:
         super().__init__()
         self.vocab_size, self.channels = vocab_size, channels
@@ -41,6 +43,7 @@ class AuxLSTM(nn.Module):
             cfg.decoder_units, d_ffn, channels * vocab_size, n_hidden=1, dropconnect=dropconnect
         )
         self.chunk = cfg.decoder_truncation
+        self.kernel = kernel  # model.recurrent_kernel (models.kernels)
 
     def initial_state(self, main_h: torch.Tensor, main_c: torch.Tensor) -> tuple[State, State]:
         """Bottom state from the main (h, c) at the anchor (each (N, d_main)); top state zeros."""
@@ -50,8 +53,8 @@ class AuxLSTM(nn.Module):
         return (main_h[None], main_c[None]), (zeros, zeros)
 
     def _step(self, x: torch.Tensor, states: tuple[State, State]) -> tuple[torch.Tensor, tuple[State, State]]:
-        out, bottom = self.bottom(x, states[0])
-        out, top = self.top(out, states[1])
+        out, bottom = kernels.run(self.bottom, x, states[0], self.kernel)
+        out, top = kernels.run(self.top, out, states[1], self.kernel)
         return out, (bottom, top)
 
     def forward(self, inputs: torch.Tensor, main_h: torch.Tensor, main_c: torch.Tensor) -> torch.Tensor:

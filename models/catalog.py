@@ -16,7 +16,9 @@ from torch import nn
 Builder = Callable[..., nn.Module]
 
 # Config keys that only some kinds read (fnmatch patterns); a key no kind claims is read by every kind.
-RECURRENT_KEYS = ("model.d_hidden", "train.truncation", "train.checkpoint_chunk", "train.supervised_grad")
+RECURRENT_KEYS = (
+    "model.d_hidden", "model.recurrent_kernel", "train.truncation", "train.checkpoint_chunk", "train.supervised_grad",
+)  # fmt: skip
 AUXILIARY_KEYS = (
     "aux.weight", "aux.segment_len", "aux.anchors", "aux.truncation", "aux.pretrain_epochs", "aux.anchor_sampling",
     "aux.decoder_units", "aux.decoder_init", "aux.decoder_truncation",

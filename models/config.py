@@ -22,6 +22,9 @@ class ModelConfig:
     ffn_layers: int = 1  # hidden layers of the classifier FFN (docs/method.md Q10: 1; the other reading is 2)
     channel_embedding: Literal["sum", "concat"] = "sum"  # RGB: per-channel embeddings summed or concatenated
     dropconnect: float = 0.5  # DropConnect on the last FFN layer of classifier and auxiliary heads [B]
+    # What runs the LSTM layers (models.kernels): `auto` = the kernel measured fastest for the layer's size on the
+    # device (cuDNN / PyTorch's own where nothing was measured faster); FlashRNN's need the `gpu` extra.
+    recurrent_kernel: Literal["auto", "cudnn", "flashrnn-fused", "flashrnn-triton"] = "auto"
     # Transformer baseline of comparable size (docs/method.md Q12): pre-norm encoder, learned positions, mean pooling.
     transformer_layers: int = 2
     transformer_heads: int = 4

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence
 
+from models import kernels
 from models.aux_lstm import AuxLSTM
 from models.catalog import AUXILIARY_KEYS, RECONSTRUCTION_KEYS, RECURRENT_KEYS, KindInfo
 from models.config import AuxConfig, ModelConfig
@@ -32,6 +32,7 @@ class LSTMClassifier(nn.Module):
     ) -> None:
         super().__init__()
         self.kind = cfg.kind
+        self.kernel = cfg.recurrent_kernel
         self.embed = TokenEmbedding(vocab_size, cfg.d_embed, channels, cfg.channel_embedding)
         self.lstm = nn.LSTM(cfg.d_embed, cfg.d_hidden, batch_first=True)
         self.classifier = FeedForwardHead(
@@ -44,12 +45,12 @@ class LSTMClassifier(nn.Module):
 
         auxiliary = MODELS[cfg.kind].auxiliary
         if auxiliary == "reconstruct":
-            self.aux = AuxLSTM(cfg.d_embed, cfg.d_hidden, vocab_size, aux, **heads)
+            self.aux = AuxLSTM(cfg.d_embed, cfg.d_hidden, vocab_size, aux, kernel=self.kernel, **heads)
             if not aux.share_embedding:
                 self.aux_embed = TokenEmbedding(vocab_size, cfg.d_embed, channels, cfg.channel_embedding)
         elif auxiliary == "predict":
             # Stacked on the main LSTM: it reads main outputs, not raw tokens (docs/method.md).
-            self.aux = AuxLSTM(cfg.d_hidden, cfg.d_hidden, vocab_size, aux, **heads)
+            self.aux = AuxLSTM(cfg.d_hidden, cfg.d_hidden, vocab_size, aux, kernel=self.kernel, **heads)
 
     def decoder_embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return (self.aux_embed or self.embed)(tokens)
@@ -58,7 +59,7 @@ class LSTMClassifier(nn.Module):
         self, tokens: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Main LSTM over tokens (N, S[, C]) from state ((1, N, H) each, or zeros) -> outputs (N, S, H), state."""
-        return self.lstm(self.embed(tokens), state)
+        return kernels.run(self.lstm, self.embed(tokens), state, self.kernel)
 
     def advance(
         self,
@@ -101,9 +102,8 @@ class LSTMClassifier(nn.Module):
             positions = positions.clamp(max=tokens.shape[1] - 1).to(tokens.device)
             active = active.to(tokens.device)
             inputs = self.embed(tokens[rows[active][:, None], positions])
-            if bool((lengths < width).any()):
-                inputs = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
-            _, (h_new, c_new) = self.lstm(inputs, (h[active][None], c[active][None]))
+            start = (h[active][None], c[active][None])
+            h_new, c_new = kernels.final_state(self.lstm, inputs, lengths, start, self.kernel)
             h = h.index_copy(0, active, h_new[0].to(h.dtype))
             c = c.index_copy(0, active, c_new[0].to(c.dtype))
         return h, c

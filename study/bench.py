@@ -17,6 +17,7 @@ QUICK = {"lengths": [512, 2048], "segment": 128, "batch": 8, "repeats": 1}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    from models.kernels import KERNEL_NAMES
     from study.cost.bench import VARIANTS
 
     parser = argparse.ArgumentParser(prog="python -m study.bench", description=__doc__.splitlines()[0])
@@ -26,6 +27,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument(
+        "--kernels", nargs="+", default=["auto"], choices=list(KERNEL_NAMES),
+        help="model.recurrent_kernel of each row; several: every variant under each, and a table side by side",
+    )  # fmt: skip
     parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip timing the bare calls")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"], help="autocast dtype")
     parser.add_argument("--quick", action="store_true", help=f"a check in under a minute on 2 cores: {QUICK}")
@@ -48,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from models.loop import resolve_device
-    from study.cost.bench import concurrency_table, measure, step_table
+    from study.cost.bench import concurrency_table, kernel_table, measure, step_table
     from study.cost.fresh_process import in_fresh_process
 
     args = parse_args(argv)
@@ -63,14 +68,17 @@ def main(argv: list[str] | None = None) -> int:
                                   args.repeats, device, args.precision)  # fmt: skip
         print("\n".join(lines))
         return 0
+    run = in_fresh_process if device.type == "cpu" else lambda fn, *a: fn(*a)
     rows = [
-        in_fresh_process(measure, v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
-        if device.type == "cpu"
-        else measure(v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision)
+        run(measure, v, t, args.segment, args.batch, args.repeats, device, args.floor, args.precision, k)
         for t in args.lengths
+        for k in args.kernels
         for v in args.variants
     ]
     print("\n".join(step_table(rows)))
+    if len(args.kernels) > 1:
+        print("\nRecurrent kernels side by side (model.recurrent_kernel; models.kernels):")
+        print("\n".join(kernel_table(rows)))
     return 0
 
 

@@ -128,14 +128,17 @@ def floor_parts(model, tokens, labels, train: TrainConfig, aux: AuxConfig) -> di
     return parts
 
 
-def build_step(name: str, seq_len: int, segment: int, batch: int, device: torch.device, precision: str):
+def build_step(
+    name: str, seq_len: int, segment: int, batch: int, device: torch.device, precision: str, kernel: str = "auto"
+):  # fmt: skip
     """Model, batch and configs of one variant, and `step(record)`: one optimizer step on that batch, run inside
     `record(compute)`, which must call `compute()` and return its loss terms (to count what it saves)."""
     kind, truncation, aux_changes, train_changes = VARIANTS[name]
     aux = dataclasses.replace(AuxConfig(segment_len=segment), **aux_changes)
     train = TrainConfig(truncation=truncation, precision=precision, **train_changes)
     torch.manual_seed(0)
-    model = build_model(ModelConfig(kind=kind), aux, vocab_size=256, num_classes=10, seq_len=seq_len).to(device)
+    cfg = ModelConfig(kind=kind, recurrent_kernel=kernel)
+    model = build_model(cfg, aux, vocab_size=256, num_classes=10, seq_len=seq_len).to(device)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(0)
     tokens = torch.randint(0, 256, (batch, seq_len), generator=gen).to(device)
@@ -157,9 +160,9 @@ def build_step(name: str, seq_len: int, segment: int, batch: int, device: torch.
 
 def measure(
     name: str, seq_len: int, segment: int, batch: int, repeats: int, device: torch.device, floor: bool = True,
-    precision: str = "fp32",
+    precision: str = "fp32", kernel: str = "auto",
 ) -> dict:  # fmt: skip
-    model, tokens, labels, train, aux, gen, step = build_step(name, seq_len, segment, batch, device, precision)
+    model, tokens, labels, train, aux, gen, step = build_step(name, seq_len, segment, batch, device, precision, kernel)
     if train.checkpoint_chunk is not None:
         importlib.import_module("torch._dynamo")  # checkpoint's first call imports it: ~70 MB resident, once
     memory = PeakMemory(device)
@@ -186,6 +189,7 @@ def measure(
         saved[0] += recomputed_bytes(model, tokens, train)
     row = {
         "variant": name,
+        "kernel": kernel,
         "device": device.type,
         "seq_len": seq_len,
         "ms_per_step": 1e3 * seconds,
@@ -197,7 +201,8 @@ def measure(
     if floor and MODELS[model.kind].recurrent:
         parts = floor_parts(model, tokens, labels, train, aux)
         with autocast(device, precision):
-            row["floor_ms"] = 1e3 * sum(_timed(fn, repeats, device) for fn in parts.values())
+            row["floor_parts_ms"] = {label: 1e3 * _timed(fn, repeats, device) for label, fn in parts.items()}
+            row["floor_ms"] = sum(row["floor_parts_ms"].values())
             if model.aux is not None and train.truncation is not None:
                 passes = prefix_passes(model, tokens, train.truncation, aux, gen)
                 row["prefix_ms"] = {label: 1e3 * _timed(fn, repeats, device) for label, fn in passes.items()}
@@ -256,6 +261,17 @@ def prefix_passes(model, tokens, truncation: int, aux: AuxConfig, gen: torch.Gen
     return passes
 
 
+def _baseline(rows: list[dict], seq_len: int) -> dict | None:
+    """Plain LSTM full BPTT at this length through today's kernel: what every ratio divides by."""
+    plain = [r for r in rows if r["seq_len"] == seq_len and r["variant"] == "lstm full BPTT"]
+    return next((r for r in plain if r.get("kernel", "auto") in ("auto", "cudnn")), plain[0] if plain else None)
+
+
+def _label(row: dict) -> str:
+    kernel = row.get("kernel", "auto")
+    return row["variant"] if kernel == "auto" else f"{row['variant']} [{kernel}]"
+
+
 def step_table(rows: list[dict]) -> list[str]:
     """`measure`'s rows as Markdown: the step, its floor and memory, then the no-grad pass of each strategy."""
     memory = "CUDA peak" if rows and rows[0].get("device") == "cuda" else "RSS rise"
@@ -265,11 +281,11 @@ def step_table(rows: list[dict]) -> list[str]:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        base = next((r for r in rows if r["seq_len"] == row["seq_len"] and r["variant"] == "lstm full BPTT"), None)
+        base = _baseline(rows, row["seq_len"])
         ratio = f"{row['ms_per_step'] / base['ms_per_step']:.2f}x" if base else "-"
         floor = f"{row['ms_per_step'] / row['floor_ms']:.2f}x" if "floor_ms" in row else "-"
         lines.append(
-            f"| {row['variant']} | {row['seq_len']} | {row['ms_per_step']:.0f} | {ratio} | {floor} | "
+            f"| {_label(row)} | {row['seq_len']} | {row['ms_per_step']:.0f} | {ratio} | {floor} | "
             f"{row['saved_mb']:.1f} | {row['train_peak_mb']:.0f} | {row['eval_peak_mb']:.0f} | "
             f"{row['tokens_per_second']:,.0f} |"
         )
@@ -284,7 +300,33 @@ def step_table(rows: list[dict]) -> list[str]:
         for row in prefix_rows:
             ms = row["prefix_ms"]
             times = " | ".join(f"{v:.1f}" for v in ms.values())
-            lines.append(f"| {row['variant']} | {row['seq_len']} | {times} |")
+            lines.append(f"| {_label(row)} | {row['seq_len']} | {times} |")
+    return lines
+
+
+def kernel_table(rows: list[dict]) -> list[str]:
+    """The recurrent kernels side by side: each variant's step and its auxiliary LSTM stack (forward + backward
+    over the segment, with its softmax) per kernel, against the plain LSTM full-BPTT step through cuDNN."""
+    lines = [
+        "| variant | T | kernel | ms/step | vs lstm full BPTT (cudnn) | auxiliary LSTM ms | its speed-up over cudnn |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        base = _baseline(rows, row["seq_len"])
+        cudnn = next(
+            (r for r in rows if (r["variant"], r["seq_len"]) == (row["variant"], row["seq_len"])
+             and r.get("kernel") in ("auto", "cudnn")),
+            None,
+        )  # fmt: skip
+        aux_ms = row.get("floor_parts_ms", {}).get("auxiliary LSTM")
+        aux_cudnn = cudnn.get("floor_parts_ms", {}).get("auxiliary LSTM") if cudnn else None
+        ratio = f"{row['ms_per_step'] / base['ms_per_step']:.2f}x" if base else "-"
+        aux = f"{aux_ms:.1f}" if aux_ms is not None else "-"
+        speedup = f"{aux_cudnn / aux_ms:.2f}x" if aux_ms and aux_cudnn else "-"
+        lines.append(
+            f"| {row['variant']} | {row['seq_len']} | {row.get('kernel', 'auto')} | {row['ms_per_step']:.1f} | "
+            f"{ratio} | {aux} | {speedup} |"
+        )
     return lines
 
 

@@ -7,6 +7,7 @@ impossible combinations raise `ConfigError` naming the key, before any data is r
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import types
 import typing
 from collections.abc import Mapping
@@ -214,6 +215,12 @@ def _check_model(m: ModelConfig) -> None:
     _at_least(m.ffn_layers, 0, "model.ffn_layers")
     _in_unit(m.dropconnect, "model.dropconnect")
     _in_unit(m.transformer_dropout, "model.transformer_dropout")
+    if m.recurrent_kernel.startswith("flashrnn"):  # before anything starts, not in the first trial's first step
+        _check(
+            importlib.util.find_spec("flashrnn") is not None,
+            "model.recurrent_kernel",
+            f"{m.recurrent_kernel} needs FlashRNN: pip install -e '.[gpu]', or choose auto or cudnn",
+        )
 
 
 def _check_data(d: DataConfig) -> None:

@@ -54,3 +54,31 @@ def test_concurrent_processes_report_their_total_throughput(capsys):
     assert table[0][:4] == ["variant", "T", "processes", "total tokens/s"]
     assert [r[2] for r in table[1:]] == ["1", "2"] and table[1][4] == "1.00x"
     assert all(float(r[3].replace(",", "")) > 0 for r in table[1:])
+
+
+def test_kernels_are_a_variant_axis_with_the_cudnn_baseline_in_the_same_table():
+    import torch
+
+    from study.cost.bench import kernel_table, measure, step_table
+
+    cpu = torch.device("cpu")
+    rows = [
+        measure(variant, 40, 10, 2, 1, cpu, True, "fp32", kernel)
+        for kernel in ("cudnn", "flashrnn-fused")
+        for variant in ("lstm full BPTT", "r_lstm truncate300")
+    ]
+    steps = _tables("\n".join(step_table(rows)))[0]
+    assert [r[0] for r in steps[1:]] == [
+        "lstm full BPTT [cudnn]", "r_lstm truncate300 [cudnn]",
+        "lstm full BPTT [flashrnn-fused]", "r_lstm truncate300 [flashrnn-fused]",
+    ]  # fmt: skip
+    (table,) = _tables("\n".join(kernel_table(rows)))
+    assert table[0][2:] == ["kernel", "ms/step", "vs lstm full BPTT (cudnn)", "auxiliary LSTM ms",
+                            "its speed-up over cudnn"]  # fmt: skip
+    by_kernel = {(r[0], r[2]): r for r in table[1:]}
+    assert by_kernel[("lstm full BPTT", "cudnn")][4] == "1.00x"  # every ratio divides by the cuDNN baseline
+    cudnn_ms = float(by_kernel[("lstm full BPTT", "cudnn")][3])
+    flash = by_kernel[("r_lstm truncate300", "flashrnn-fused")]
+    assert float(flash[4].rstrip("x")) == pytest.approx(float(flash[3]) / cudnn_ms, rel=0.05)  # printed ms rounded
+    assert float(flash[5]) > 0 and flash[6].endswith("x")
+    assert by_kernel[("r_lstm truncate300", "cudnn")][6] == "1.00x"
