@@ -21,6 +21,11 @@ Ray Tune (tuning/recorder.py)
 - `Trial.storage.experiment_driver_staging_path`: where the driver writes Tune's experiment state, backed up
   after every step so a driver killed mid-write can resume.
 
+Ray Tune's ASHA (tuning/resumable_asha.py: its rungs kept across a resume, which Tune does not save;
+ray-project/ray#30838)
+- `AsyncHyperBandScheduler._brackets` and `_Bracket._rungs`: the rungs' records, (milestone, {trial id: value}),
+  read to save them and filled back on resume.
+
 Optuna through Ray's `OptunaSearch` (tuning/tune_sweep.py: `SweepSearch` keeps Optuna's storage and Tune's saved
 state in step across a killed driver, which the stock searcher does not)
 - `OptunaSearch._ot_trials` (Tune trial id -> Optuna trial), `._ot_study`, `._completed_trials`.
@@ -36,6 +41,8 @@ PRIVATE: tuple[str, ...] = (
     "ray._private",
     "._global_node",
     ".storage.experiment_driver_staging_path",
+    "._brackets",
+    "._rungs",
     "._ot_trials",
     "._ot_study",
     "._completed_trials",

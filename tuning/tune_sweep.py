@@ -36,7 +36,7 @@ import ray
 import torch
 from ray import tune
 from ray.tune import PlacementGroupFactory
-from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+from ray.tune.schedulers import FIFOScheduler
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
@@ -44,6 +44,8 @@ from tuning.cluster import ClusterError, init_ray
 from tuning.optuna_storage import storage_url
 from tuning.recorder import POINT, SweepRecorder, active_recorder, finite, trial_params
 from tuning.restore import CHECKPOINT, restore_readable
+from tuning.resumable_asha import ASHA_STATE, ResumableASHA
+from tuning.resumable_asha import forget as forget_rungs
 from tuning.storage import Storage
 from tuning.tracking import Tracker
 from tuning.tune_state import BACKUP, repair
@@ -363,13 +365,15 @@ def name_objectives(study: optuna.Study, metrics: list[str]) -> None:
 
 
 def scheduler_for(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
-    """ASHA on the first objective, keyed on supervised epochs (pretraining epochs have nothing to compare), or FIFO."""
+    """ASHA on the first objective, keyed on supervised epochs (pretraining epochs have nothing to compare), its
+    rungs kept in the sweep directory across a resume (`tuning.resumable_asha`); or FIFO."""
     if plan.scheduler == "fifo" or plan.fixed:
         return FIFOScheduler()
     metric, mode = plan.objectives[0]
-    return ASHAScheduler(
-        time_attr="supervised_epoch", metric=metric, mode=mode, max_t=plan.max_supervised_epochs,
-        grace_period=plan.grace_period, reduction_factor=plan.reduction_factor,
+    return ResumableASHA(
+        state_file=plan.sweep_dir / ASHA_STATE if plan.sweep_dir else None, time_attr="supervised_epoch",
+        metric=metric, mode=mode, max_t=plan.max_supervised_epochs, grace_period=plan.grace_period,
+        reduction_factor=plan.reduction_factor,
     )  # fmt: skip
 
 
@@ -439,6 +443,7 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
             print("sweep: no saved sweep state to resume; starting it again", flush=True)
             if _has_trials(plan):
                 plan = dataclasses.replace(plan, points=[])
+        forget_rungs(plan.sweep_dir)
         fs, storage_path = Storage(plan.storage, plan.storage_endpoint).place()
         tuner = tune.Tuner(
             _trainable(plan),

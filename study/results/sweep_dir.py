@@ -7,6 +7,7 @@ sweeps/NAME/
   optuna.db       the Optuna study (optuna-dashboard sqlite:///…/optuna.db)
   ray/            Tune and Train state and checkpoints, unless --storage put them elsewhere
   tune-state/     the last complete copy of Tune's state files (tuning.tune_state), for resuming
+  asha_rungs.json ASHA's rung records and stops (tuning.resumable_asha), read back on resume
   export/         the best configs and summary, written when the sweep ends
 """
 
