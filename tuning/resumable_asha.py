@@ -21,6 +21,8 @@ from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
+from tuning.failure_feedback import NotesFailures
+
 ASHA_STATE = "asha_rungs.json"
 
 
@@ -28,8 +30,9 @@ class RungStateError(RuntimeError):
     """The recorded rungs do not belong to this scheduler's settings."""
 
 
-class ResumableASHA(ASHAScheduler):
-    """`ASHAScheduler` (one bracket) whose rung records and stop decisions are kept in `state_file` (None: nowhere)."""
+class ResumableASHA(NotesFailures, ASHAScheduler):
+    """`ASHAScheduler` (one bracket) whose rung records and stop decisions are kept in `state_file` (None: nowhere);
+    it notes why trials fail for the searcher (`tuning.failure_feedback`)."""
 
     def __init__(self, *, state_file: Path | None, time_attr: str, max_t: int, **asha: Any) -> None:
         super().__init__(time_attr=time_attr, max_t=max_t, brackets=1, **asha)

@@ -36,10 +36,10 @@ import ray
 import torch
 from ray import tune
 from ray.tune import PlacementGroupFactory
-from ray.tune.schedulers import FIFOScheduler
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
+from tuning import failure_feedback as feedback
 from tuning.cluster import ClusterError, init_ray
 from tuning.optuna_storage import storage_url
 from tuning.recorder import POINT, SweepRecorder, active_recorder, finite, trial_params
@@ -101,14 +101,18 @@ class SweepPlan:
     cpu_fallback: bool = False  # a smoke test: a GPU study runs on CPU where the cluster has no GPU
     storage_endpoint: str | None = None  # an S3-compatible server's http(s)://HOST:PORT (tuning.storage)
     placement: str = "PACK"  # Ray's placement strategy for a trial's Ray Train workers
+    teach_failures: bool = True  # failed trials reach Optuna as constraint violations (tuning.failure_feedback)
 
 
 class SweepSearch(OptunaSearch):
     """OptunaSearch that keeps Optuna's storage in step with Tune's trials, including across a killed driver.
 
-    - A non-finite objective is recorded as FAIL (the stock searcher's `tell` raises and leaves it RUNNING).
+    - A trial that ran out of memory, went over the memory budget or diverged (a non-finite objective included) is
+      told to Optuna as PRUNED with its constraint violations, so that TPE learns the infeasible region
+      (`tuning.failure_feedback`); any other failure is FAIL. `teach_failures = False` tells them all FAIL.
     - A suggestion the job refuses before it starts (`job.refuse(params)`: predicted over the memory budget) is
-      told to Optuna as PRUNED with the reason, recorded by the sweep's recorder, and replaced by a new one.
+      told to Optuna as PRUNED with the reason and its predicted overshoot as a constraint violation, recorded by
+      the sweep's recorder, and replaced by a new one.
     - Tune saves the sweep state (searcher included) after each step, Optuna's storage on every call; a driver
       killed in between leaves the storage ahead. On resume, a result for a trial Optuna already finished is
       ignored, and a trial Optuna started for a suggestion the saved state lost is handed to the next new Tune
@@ -116,6 +120,8 @@ class SweepSearch(OptunaSearch):
     """
 
     refuse: Any = None  # params -> reason or None (set by `_searcher`)
+    job: Any = None  # the trial job: its memory budget and predictions (set by `_searcher`)
+    teach_failures = True
     limit: int | None = None  # suggestions in all, refused ones included (a study of exact points)
     suggested = 0
     ended_file: Path | None = None  # where giving up is recorded, so the sweep counts as done
@@ -142,6 +148,11 @@ class SweepSearch(OptunaSearch):
                 return params
             ot_trial = self._ot_trials.pop(trial_id)
             ot_trial.set_user_attr("pruned_reason", reason)
+            if self.teach_failures:
+                predicted = self.job.predicted(params).get("peak_memory_mb") if self.job is not None else None
+                budget = getattr(self.job, "memory_budget_mb", None)
+                over = predicted.mb - budget if predicted is not None and budget is not None else 1.0
+                ot_trial.set_constraint(feedback.MEMORY, max(over, 1.0))
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
             recorder = active_recorder()
             if recorder is not None:
@@ -153,6 +164,8 @@ class SweepSearch(OptunaSearch):
         return Searcher.FINISHED
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if "peak_memory_mb" in result:  # the last measured peak: how far a trial over the budget went
+            self.__dict__.setdefault("peaks", {})[trial_id] = result["peak_memory_mb"]
         try:
             super().on_trial_result(trial_id, result)
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -160,9 +173,18 @@ class SweepSearch(OptunaSearch):
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
+        kind = feedback.FAILURES.pop(trial_id, None) if error else None
         if result and any(not finite(result.get(m)) for m in metrics):
-            result, error = None, True
-        super().on_trial_complete(trial_id, result=result, error=error)
+            result, error, kind = None, True, feedback.DIVERGED
+        if kind is None or not self.teach_failures or trial_id in self._completed_trials:
+            super().on_trial_complete(trial_id, result=result, error=error)
+            return
+        ot_trial = self._ot_trials[trial_id]
+        peak = self.__dict__.get("peaks", {}).pop(trial_id, None)
+        for name, value in feedback.violations(kind, peak, getattr(self.job, "memory_budget_mb", None)).items():
+            ot_trial.set_constraint(name, value)
+        self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
+        self._completed_trials.add(trial_id)
 
 
 def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, ...] = (), plan: dict | None = None):
@@ -344,7 +366,8 @@ def _searcher(plan: SweepPlan) -> OptunaSearch | None:
         study_name=plan.name,
         storage=storage,
     )
-    search.refuse = getattr(plan.job, "refuse", None)
+    search.refuse, search.job = getattr(plan.job, "refuse", None), plan.job
+    search.teach_failures = plan.teach_failures
     search.limit = plan.trials if plan.exact_points else None
     # A sweep restarted from scratch has asked for these already (the enqueued points wait to be asked).
     waiting = optuna.trial.TrialState.WAITING
@@ -368,7 +391,7 @@ def scheduler_for(plan: SweepPlan) -> tune.schedulers.TrialScheduler:
     """ASHA on the first objective, keyed on supervised epochs (pretraining epochs have nothing to compare), its
     rungs kept in the sweep directory across a resume (`tuning.resumable_asha`); or FIFO."""
     if plan.scheduler == "fifo" or plan.fixed:
-        return FIFOScheduler()
+        return feedback.NotingFIFO()
     metric, mode = plan.objectives[0]
     return ResumableASHA(
         state_file=plan.sweep_dir / ASHA_STATE if plan.sweep_dir else None, time_attr="supervised_epoch",

@@ -165,8 +165,10 @@ class MemoryModel:
         return {m.target: Prediction(mb, m.error_mb(mb)) for m, mb in predicted.items()}
 
     @classmethod
-    def fit(cls, rows: Iterable[Mapping[str, Any]], device: str) -> MemoryModel:
-        runs = measured_runs(rows, device)
+    def fit(
+        cls, rows: Iterable[Mapping[str, Any]], device: str, statuses: tuple[str, ...] = ("COMPLETE",)
+    ) -> MemoryModel:
+        runs = measured_runs(rows, device, statuses)
         train = fit_peak([(f, p["peak_memory_mb"]) for f, p in runs if "peak_memory_mb" in p], "peak_memory_mb",
                          device)  # fmt: skip
         evaluated = [(f, p["eval_peak_memory_mb"]) for f, p in runs if "eval_peak_memory_mb" in p]
@@ -186,14 +188,16 @@ class MemoryModel:
         return cls(*peaks)
 
 
-def measured_runs(rows: Iterable[Mapping[str, Any]], device: str) -> list[tuple[dict[str, float], dict[str, float]]]:
-    """(features, {peak name: MB}) of the COMPLETE rows of results tables measured on `device`."""
+def measured_runs(
+    rows: Iterable[Mapping[str, Any]], device: str, statuses: tuple[str, ...] = ("COMPLETE",)
+) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """(features, {peak name: MB}) of the rows of results tables with one of `statuses`, measured on `device`."""
     runs = []
     for row in rows:
         history = row.get("history") or []
         # Seed re-runs repeat a config (they would flatter the leave-one-out error); rows without a recorded device
         # predate it and may come from either.
-        if (row.get("status") != "COMPLETE" or not history or history[-1].get("device") != device
+        if (row.get("status") not in statuses or not history or history[-1].get("device") != device
                 or is_rerun(row)):
             continue
         values = config_features(row["config"], device, history[-1].get("workers", 1))

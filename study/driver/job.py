@@ -8,13 +8,14 @@ table keeps the whole config.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from data import default_data_dir
 from data.shipping import fetch, shipped_name
 from study.cost.memory_model import MemoryModel, Prediction
+from study.cost.online_refit import OnlineRefit
 from study.results.seeds import applying as applying_keys
 from study.results.seeds import seed_free_group
 from study.results.table import ResultsTable
@@ -37,16 +38,24 @@ class TrialJob:
     study: Study
     data_dir: str
     sweep_dir: str
-    memory_model: MemoryModel | None = None  # predicts each trial's peaks (recorded; gates the budget)
+    memory_model: MemoryModel | None = None  # predicts each trial's peaks (recorded; gates the budget) at the start
     memory_budget_mb: float | None = None  # trials predicted above it are refused before they start
     data_checksums: str = ""  # the driver's: "NAME:SHA256 ..." (study.driver.setup.prepare_data)
     data_store: Storage | None = None  # where the driver shipped the datasets (a cluster without shared disk)
+    # The model in use on the driver: refitted to this sweep's measured trials as they come (study.cost.online_refit)
+    refit: OnlineRefit | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.memory_model is not None and self.refit is None:
+            object.__setattr__(self, "refit", OnlineRefit(self.memory_model))  # frozen: set once, at construction
 
     def predicted(self, params: dict[str, Any], cfg: RunConfig | None = None) -> dict[str, Prediction]:
-        """{peak name: prediction} of the trial's config (`cfg`, if resolved already), or {} without a model."""
-        if self.memory_model is None:
+        """{peak name: prediction} of the trial's config (`cfg`, if resolved already) by the model in use, or {}
+        without a model."""
+        if self.refit is None:
             return {}
-        return self.memory_model.predict(flatten(cfg or self.resolve(params)), self.workers(params))
+        model = self.refit.model(self.results_table().rows.values())
+        return model.predict(flatten(cfg or self.resolve(params)), self.workers(params))
 
     def refuse(self, params: dict[str, Any]) -> str | None:
         """Why a suggested trial must not start (its predicted training peak is over the budget), or None."""

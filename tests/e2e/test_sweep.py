@@ -256,6 +256,8 @@ def test_trials_predicted_over_the_memory_budget_are_pruned_before_they_start(ra
     study = optuna.load_study(study_name="budget", storage=f"sqlite:///{tmp_path / 'sweeps/budget/optuna.db'}")
     states = [t for t in study.trials if t.state.name == "PRUNED"]
     assert len(states) == len(pruned) and all("over the memory budget" in t.user_attrs["pruned_reason"] for t in states)
+    # Taught to TPE as infeasible by the predicted overshoot (tuning.failure_feedback): far over 500 MB here.
+    assert all(t.constraints["memory_mb"] > 1000 for t in states)
     _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-budget")
     killed = [c for c in children if c.info.status == "KILLED"]
     assert len(killed) == len(pruned) and all(c.data.tags["auxlstm.status"] == "PRUNED" for c in killed)

@@ -56,12 +56,12 @@ def test_a_result_for_a_trial_optuna_already_finished_is_ignored(tmp_path):
     assert [(t.state.name, t.value) for t in study.trials] == [("COMPLETE", 0.4)]
 
 
-def test_a_nan_objective_ends_fail_not_running(tmp_path):
+def test_a_nan_objective_ends_pruned_as_diverged_not_running(tmp_path):
     searcher = _searcher(tmp_path)
     searcher.suggest("a")
     searcher.on_trial_complete("a", {"val/accuracy": float("nan")})
     study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / 'optuna.db'}")
-    assert [t.state.name for t in study.trials] == ["FAIL"]
+    assert [(t.state.name, t.constraints) for t in study.trials] == [("PRUNED", {"diverged": 1.0})]
 
 
 def test_a_trial_unknown_to_the_resumed_sweep_leaves_the_table_and_mlflow(tmp_path):
