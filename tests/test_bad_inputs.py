@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 CASES_DIR = Path(__file__).parent / "bad_inputs"
-CLIS = ("study.train", "study.sweep", "study.export", "study.report", "data.prepare")
+CLIS = ("study.train", "study.sweep", "study.export", "study.report", "study.replay", "data.prepare")
 CATEGORIES = (
     "unknown key",
     "wrong type",

@@ -25,6 +25,7 @@ def test_no_function_in_study_or_tuning_is_over_80_lines():
 
 def test_the_command_lines_of_study_are_thin():
     clis = [p for p in (ROOT / "study").glob("*.py") if p.stem != "__init__"]
-    assert {p.stem for p in clis} == {"train", "sweep", "export", "report", "reproduce", "bench", "memory", "ui"}
+    commands = {"train", "sweep", "export", "report", "reproduce", "bench", "memory", "ui", "replay"}
+    assert {p.stem for p in clis} == commands
     long = {p.name: n for p in clis if (n := len(p.read_text().splitlines())) >= MAX_CLI_LINES}
     assert long == {}, "a command line parses, makes one call, prints and returns: move the rest below it"

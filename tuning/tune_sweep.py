@@ -122,6 +122,10 @@ class SweepSearch(OptunaSearch):
     refuse: Any = None  # params -> reason or None (set by `_searcher`)
     job: Any = None  # the trial job: its memory budget and predictions (set by `_searcher`)
     teach_failures = True
+    # A trial the scheduler stopped before `max_epochs` supervised epochs is told PRUNED (its reported epochs kept
+    # as intermediate values), which TPE ranks below every finished trial, instead of COMPLETE with an early value.
+    stopped_as_pruned = False
+    max_epochs: int | None = None
     limit: int | None = None  # suggestions in all, refused ones included (a study of exact points)
     suggested = 0
     ended_file: Path | None = None  # where giving up is recorded, so the sweep counts as done
@@ -176,6 +180,10 @@ class SweepSearch(OptunaSearch):
         kind = feedback.FAILURES.pop(trial_id, None) if error else None
         if result and any(not finite(result.get(m)) for m in metrics):
             result, error, kind = None, True, feedback.DIVERGED
+        if self._stopped_early(trial_id, result, error):
+            self._ot_study.tell(self._ot_trials[trial_id], state=optuna.trial.TrialState.PRUNED)
+            self._completed_trials.add(trial_id)
+            return
         if kind is None or not self.teach_failures or trial_id in self._completed_trials:
             super().on_trial_complete(trial_id, result=result, error=error)
             return
@@ -185,6 +193,14 @@ class SweepSearch(OptunaSearch):
             ot_trial.set_constraint(name, value)
         self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
         self._completed_trials.add(trial_id)
+
+
+    def _stopped_early(self, trial_id: str, result: dict | None, error: bool) -> bool:
+        return (
+            self.stopped_as_pruned and not error and result is not None and self.max_epochs is not None
+            and not isinstance(self.metric, list) and trial_id not in self._completed_trials
+            and result.get("supervised_epoch", self.max_epochs) < self.max_epochs
+        )  # fmt: skip
 
 
 def sweep_trial(config: dict[str, Any], job: Any = None, objectives: tuple[str, ...] = (), plan: dict | None = None):
@@ -349,13 +365,21 @@ def concurrency_for(plan: SweepPlan, cluster: dict[str, float]) -> int:
     return min(plan.concurrency, *fits)
 
 
+def sampler_for(kind: str, seed: int, startup: int = 10) -> optuna.samplers.BaseSampler:
+    """The sweep's sampler (`tpe`, its first `startup` trials random), or `random` (a baseline of the replay bench,
+    `tuning.replay`)."""
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    # Constant liar: parallel trials do not all sample the same region while the first ones are still running.
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=startup)
+
+
 def _searcher(plan: SweepPlan) -> OptunaSearch | None:
     if plan.fixed:
         return None  # Tune's grid over the points (`param_space`)
     metrics = [m for m, _ in plan.objectives]
     modes = [mode for _, mode in plan.objectives]
-    # Constant liar: parallel trials do not all sample the same region while the first ones are still running.
-    sampler = optuna.samplers.TPESampler(seed=plan.seed, multivariate=True, constant_liar=True)
+    sampler = sampler_for("tpe", plan.seed)
     storage = optuna.storages.RDBStorage(storage_url(plan.sweep_dir))
     search = SweepSearch(
         space=plan.space,
