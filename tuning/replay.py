@@ -44,7 +44,7 @@ class Trace:
 
 def replay(
     space: Any, lookup: Lookup, method: Method, *, metric: str, mode: str, epochs: int, budget_s: float,
-    concurrency: int, seed: int, grace_period: int = 1, reduction_factor: int = 2,
+    concurrency: int, seed: int, reduction_factor: int = 2,
 ) -> Trace:  # fmt: skip
     """One sweep of `method` over `space`, its trials' epochs looked up instead of trained (`lookup`)."""
     from tuning.tune_sweep import SweepSearch, sampler_for
@@ -57,7 +57,7 @@ def replay(
     if method.scheduler == "asha":
         scheduler = ResumableASHA(
             state_file=None, time_attr="supervised_epoch", metric=metric, mode=mode, max_t=epochs,
-            grace_period=grace_period, reduction_factor=reduction_factor,
+            grace_period=method.grace_period, reduction_factor=reduction_factor,
         )  # fmt: skip
     loop = _EventLoop(search, scheduler, lookup, budget_s, concurrency)
     sign = 1.0 if mode == "max" else -1.0

@@ -45,7 +45,7 @@ class Objective:
 @dataclass(frozen=True)
 class Scheduler:
     kind: Literal["asha", "fifo"] = "asha"
-    grace_period: int = 1  # supervised epochs before ASHA may stop a trial
+    grace_period: int = 1  # supervised epochs before ASHA may stop a trial (a spec without one: half a trial's)
     reduction_factor: int = 2
 
 

@@ -203,7 +203,11 @@ def _with_fixed(base_tree: Mapping[str, Any], fixed: Mapping[str, Any]) -> dict[
 
 
 def _grace_checked(study: Study, smoke: bool) -> Study:
-    """ASHA's grace period within a trial's supervised epochs (a smoke test shrinks it to fit)."""
+    """ASHA's grace period within a trial's supervised epochs (a smoke test shrinks it to fit); where the spec
+    gives none, half of them."""
+    if study.scheduler.grace_period == 0:
+        half = max(1, study.max_supervised_epochs // 2)
+        study = dataclasses.replace(study, scheduler=dataclasses.replace(study.scheduler, grace_period=half))
     if study.scheduler.kind != "asha" or study.scheduler.grace_period <= study.max_supervised_epochs:
         return study
     if not smoke:

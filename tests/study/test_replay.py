@@ -69,16 +69,16 @@ def test_a_replayed_sweep_keeps_its_budget_and_concurrency_and_asha_spends_less_
     runs = {
         name: replay(STUDY.space, lookup, METHODS[name], metric="val/accuracy", mode="max", epochs=EPOCHS,
                      budget_s=budget, concurrency=2, seed=3)
-        for name in ("tpe", "tpe + asha")
+        for name in ("tpe", "tpe + asha grace 1")
     }  # fmt: skip
     for trace in runs.values():
         assert trace.compute == sorted(trace.compute)  # compute only grows
         # New trials start only while the budget lasts; the two running then run to their ends (4 epochs of 30 s).
         assert budget <= trace.compute[-1] < budget + 2 * EPOCHS * 30.0
-    assert runs["tpe + asha"].trials > runs["tpe"].trials  # stopped trials leave compute for more trials
-    again = replay(STUDY.space, lookup, METHODS["tpe + asha"], metric="val/accuracy", mode="max", epochs=EPOCHS,
-                   budget_s=budget, concurrency=2, seed=3)  # fmt: skip
-    assert again == runs["tpe + asha"]  # seeded: the same sweep again
+    assert runs["tpe + asha grace 1"].trials > runs["tpe"].trials  # stopped trials leave compute for more trials
+    again = replay(STUDY.space, lookup, METHODS["tpe + asha grace 1"], metric="val/accuracy", mode="max",
+                   epochs=EPOCHS, budget_s=budget, concurrency=2, seed=3)  # fmt: skip
+    assert again == runs["tpe + asha grace 1"]  # seeded: the same sweep again
 
 
 def test_the_shipped_table_compares_every_method_in_the_suite(capsys):

@@ -351,3 +351,11 @@ def test_a_scale_replaces_a_domain_whole_and_a_searched_validation_split_is_refu
 
 def load_study_from(raw, scale):
     return parse_study(copy.deepcopy(raw), scale=scale)
+
+
+def test_asha_without_a_grace_period_waits_half_a_trials_supervised_epochs():
+    study = parse_study({**VALID, "scheduler": {"kind": "asha"}})  # 4 epochs
+    assert (study.scheduler.kind, study.scheduler.grace_period) == ("asha", 2)
+    assert parse_study({**VALID, "scheduler": {"kind": "asha", "grace_period": 1}}).scheduler.grace_period == 1
+    assert parse_study(VALID, ["train.epochs=9"]).scheduler.grace_period == 4
+    assert parse_study(VALID, smoke=True).scheduler.grace_period == 1  # one epoch
