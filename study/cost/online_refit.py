@@ -2,10 +2,11 @@
 
 A sweep starts with a model fitted to other runs (`study/memory_models/DEVICE.json` or `--memory-model`). Once
 `REFIT_MIN` of its own trials have measured training peaks on the model's device (finished or stopped early by the
-scheduler: every epoch measures one), the model is refitted to them whenever another one is measured, and the refit
-replaces the model in use when its stated error (the largest leave-one-out relative error) is lower. The budget
-gate and every later trial's recorded prediction use the model in use, so the stated error shrinks as the sweep's
-own measurements come in.
+scheduler: every epoch measures one), the model is refitted to them whenever another one is measured, and the latest
+refit is the model in use while its stated error (the largest leave-one-out relative error) is below the start
+model's. The budget gate and every later trial's recorded prediction use the model in use, so the stated error
+follows the sweep's own measurements: it shrinks from the start model's, and may grow back as more of them show
+more spread.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ MEASURED = ("COMPLETE", "STOPPED")  # the statuses whose epochs measured a whole
 
 @dataclass
 class OnlineRefit:
-    """The model a sweep predicts with now: `start`, or the latest refit that states a lower error."""
+    """The model a sweep predicts with now: `start`, or the latest refit while it states a lower error than `start`."""
 
     start: MemoryModel
     current: MemoryModel | None = None
@@ -39,7 +40,9 @@ class OnlineRefit:
             refit = MemoryModel.fit(rows, self.start.device, MEASURED)
         except ValueError:  # the runs cannot fit the coefficients (too few distinct ones): keep the model in use
             return in_use
-        if refit.train.relative_error < in_use.train.relative_error:
+        # The latest refit, on the most measurements, states its error most honestly; it replaces the model in use
+        # while it states a lower error than the model the sweep started with.
+        if refit.train.relative_error < self.start.train.relative_error:
             self.current = MemoryModel(refit.train, refit.eval or in_use.eval)
             if f"{refit.train.relative_error:.0%}" != f"{in_use.train.relative_error:.0%}":
                 print(

@@ -66,6 +66,9 @@ FLAGS: tuple[Flag, ...] = (
     Flag("--seeds", "resume-safe", "then re-run the --top-k best configurations until each has N seeds, and rank "
          "them by a confidence bound; with --name of a finished sweep, does that for it",
          {"type": int, "metavar": "N"}, ("3",)),
+    Flag("--race", "resume-safe", "then race seeds: configurations earn another seed, up to N runs each, only while "
+         "their confidence interval overlaps the best one's; rank them as --seeds does; with --name of a finished "
+         "sweep, does that for it", {"type": int, "metavar": "N"}, ("3",)),
     Flag("--no-stand-ins", "start-only", "refuse a dataset that cannot be had instead of running its stand-in "
          "(CIFAR-10 -> Fashion-MNIST)", {"dest": "stand_ins", "action": "store_false"}),
     Flag("--warm-start", "start-only", "begin the Optuna study with the finished trials of these sweeps that fit "
@@ -107,7 +110,9 @@ def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
     """The sweep's command line, checked: a resume refuses every start-only flag, counts are at least 1."""
     parser = build_parser(description)
     args = parser.parse_args(argv)
-    if args.seeds and args.name and (sweep_path(args.name, args.sweeps_dir) / SWEEP_JSON).exists():
+    if args.seeds and args.race:
+        parser.error("--seeds and --race: choose one way to give configurations more seeds")
+    if (args.seeds or args.race) and args.name and (sweep_path(args.name, args.sweeps_dir) / SWEEP_JSON).exists():
         args.resume = True  # more seeds for an existing sweep
     if args.resume:  # the sweep's own sweep.json says what it runs
         start_only = given(parser, args, "start-only")
@@ -117,6 +122,8 @@ def parse_args(argv: list[str] | None, description: str) -> argparse.Namespace:
             parser.error("--resume needs --name SWEEP")
     if args.memory_budget_mb is not None and args.memory_budget_mb <= 0:
         parser.error(f"--memory-budget-mb must be above 0, got {args.memory_budget_mb:g}")
+    if args.race is not None and args.race < 2:
+        parser.error(f"--race must be at least 2 runs per configuration, got {args.race}")
     for flag in ("trials", "concurrency", "top_k", "seeds"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")

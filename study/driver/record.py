@@ -18,8 +18,12 @@ def open_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
     if args.resume:
         sweep = find_sweep(args.name, args.sweeps_dir)
         stored = sweep.data
-        if args.seeds:
+        if args.seeds:  # the latest request: more seeds by a fixed top-k, or by a race
             stored["seeds"] = {"seeds": args.seeds, "top_k": args.top_k}
+            stored.pop("race", None)
+        if args.race:
+            stored["race"] = {**stored.get("race", {}), "seeds": args.race, "top_k": args.top_k}
+            stored.pop("seeds", None)
         return stored_study(sweep), sweep
     study = load_study(args.study, args.overrides, trials=args.trials, smoke=args.smoke_test, scale=args.scale)
     for source in args.warm_start:  # refused here, before the data and tracking checks
@@ -43,6 +47,8 @@ def open_sweep(args: argparse.Namespace) -> tuple[Study, SweepInfo]:
     }
     if args.seeds:
         data["seeds"] = {"seeds": args.seeds, "top_k": args.top_k}
+    if args.race:
+        data["race"] = {"seeds": args.race, "top_k": args.top_k}
     return study, SweepInfo(path, data)
 
 

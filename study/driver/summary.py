@@ -8,6 +8,7 @@ from typing import Any
 
 from study.cost.memory_model import memory_checks
 from study.reporting.claim import Claim
+from study.results.racing import race_cost
 from study.results.ranking import pareto_front, rank
 from study.results.sweep_dir import SweepInfo
 from study.spec.definition import Study
@@ -50,6 +51,8 @@ def print_summary(
         for e in (e for e in export["top"] if "seeds" in e):
             print(f"  {e['trial_id']} ({params_text({'params': e['params']})}): mean {e['mean']:.4f}, "
                   f"std {e['std']:.4f}, bound {e['bound']:.4f}, {e['seeds']} seeds")  # fmt: skip
+    if data.get("race"):
+        print_race_cost(rows, data["race"])
     print_memory(rows)
     print(f"sweep files: {sweep.path} (results.json, configs/, optuna.db)")
     print(f"exports: {sweep.path / 'export'} (summary.md, {len(export['top'])} config(s))")
@@ -98,3 +101,12 @@ def print_memory(rows: list[dict[str, Any]]) -> None:
         if not check.within:
             print(f"  outside: {check.row['trial_id']} predicted {check.predicted:,.0f} ± {check.error:,.0f} MB, "
                   f"measured {check.measured:,.0f} MB")
+
+
+def print_race_cost(rows: list[dict[str, Any]], race: dict[str, Any]) -> None:
+    """What the race ran, next to what a fixed top-k re-run to the same number of seeds would have."""
+    cost = race_cost(rows, seeds=race["seeds"], top_k=race["top_k"])
+    print(f"race: {cost['reruns']} re-run(s) ({cost['trial_epochs']:.0f} trial-epochs) of {cost['configurations']} "
+          f"configuration(s) in {race.get('rounds', 0)} round(s), up to {race['seeds']} runs each; --seeds "
+          f"{race['seeds']} --top-k {race['top_k']} would have run {cost['fixed_reruns']} "
+          f"({cost['fixed_trial_epochs']:.0f} trial-epochs)")  # fmt: skip

@@ -219,9 +219,10 @@ def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_st
     assert sorted(r["config"]["train.seed"] for r in reruns) == [1, 2] and len(results(sweep_dir)) == 4
     assert json.loads((sweep_dir / "export" / "summary.json").read_text())["top"][0]["seeds"] == 3
 
-    # A new sweep warm-started from it: its Optuna study begins with the earlier finished trials.
+    # A new sweep warm-started from it, racing seeds: its Optuna study begins with the earlier finished trials,
+    # and its one configuration, the incumbent, earns its second seed in the race's first round.
     result = sweep(tmp_path, ray_cluster, "--study", str(spec), "--name", "warm", "--trials", "1",
-                    "--warm-start", "seeded")  # fmt: skip
+                    "--warm-start", "seeded", "--race", "2")  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "warm start: 2 finished trial(s) of seeded fit this space; 0 do not" in result.stdout
     warm = optuna.load_study(study_name="warm", storage=f"sqlite:///{tmp_path / 'sweeps' / 'warm' / 'optuna.db'}")
@@ -229,7 +230,21 @@ def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_st
     added = [t for t in warm.trials if "warm_start_from" in t.user_attrs]
     assert sorted((t.params["train.lr"], t.value) for t in added) == sorted(
         (t.params["train.lr"], t.value) for t in earlier.trials)  # fmt: skip
-    assert len(warm.trials) == 3 and len(results(tmp_path / "sweeps" / "warm")) == 1  # one trial of its own
+    assert len(warm.trials) == 3  # one trial of its own; the race's re-run stays out of the Optuna study
+    own, raced = sorted(results(tmp_path / "sweeps" / "warm"), key=lambda r: "seed_of" in r["params"])
+    assert raced["params"]["seed_of"] == own["trial_id"] and raced["status"] == "COMPLETE"
+    assert raced["config"]["train.seed"] == own["config"]["train.seed"] + 1
+    assert "sweep: race round 1: 1 re-run(s) of 1 configuration(s), up to 2 runs each" in result.stdout
+    assert ("race: 1 re-run(s) (1 trial-epochs) of 1 configuration(s) in 1 round(s), up to 2 runs each; --seeds 2 "
+            "--top-k 3 would have run 3 (3 trial-epochs)") in result.stdout  # fmt: skip
+    _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-warm")
+    tags = {c.data.tags["auxlstm.trial_id"]: c.data.tags for c in children}
+    assert len(tags) == 2 and tags[raced["trial_id"]]["auxlstm.seed_of"] == own["trial_id"]
+    assert tags[raced["trial_id"]]["auxlstm.config_group"] == tags[own["trial_id"]]["auxlstm.config_group"]
+    (top,) = json.loads((tmp_path / "sweeps" / "warm" / "export" / "summary.json").read_text())["top"]
+    assert top["seeds"] == 2 and top["seed_trials"] == [own["trial_id"], raced["trial_id"]]
+    race = json.loads((tmp_path / "sweeps" / "warm" / "sweep.json").read_text())["race"]
+    assert race == {"seeds": 2, "top_k": 3, "rounds": 1}  # the round's points are gone once it ended
 
 
 def test_trials_predicted_over_the_memory_budget_are_pruned_before_they_start(ray_cluster, tmp_path):

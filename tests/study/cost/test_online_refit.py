@@ -63,7 +63,7 @@ def test_the_sweeps_measured_trials_refit_the_model_and_the_budget_gate_uses_the
         in capsys.readouterr().out  # fmt: skip
 
 
-def test_a_refit_that_states_a_larger_error_than_the_model_in_use_is_not_used(tmp_path):
+def test_a_refit_that_states_a_larger_error_than_the_start_model_is_not_used(tmp_path):
     sure = MemoryModel(PeakModel(**{**START.train.__dict__, "relative_error": 0.0}), None)  # claims to be exact
     job = TrialJob(study=STUDY, data_dir="", sweep_dir=str(tmp_path), memory_model=sure)
     table, rng = ResultsTable(tmp_path), random.Random(1)
@@ -74,3 +74,29 @@ def test_a_refit_that_states_a_larger_error_than_the_model_in_use_is_not_used(tm
                      history=[{"epoch": 1, "device": "cpu", "peak_memory_mb": noisy}])  # fmt: skip
     assert job.predicted(sampled(rng))["peak_memory_mb"].error == pytest.approx(8.0)  # the floor: the model it had
     assert job.refit.measured == REFIT_MIN + 1 and job.refit.current is None
+
+
+if __name__ == "__main__":
+    # The refit over a finished sweep's trials in the order they started, each predicted from the trials before
+    # it (BENCHMARKS.md): python -m tests.study.cost.test_online_refit sweeps/SWEEP
+    import json
+    import statistics
+    import sys
+    from pathlib import Path
+
+    from study.cost.memory_model import default_model
+    from study.cost.online_refit import OnlineRefit
+    from study.results.table import peak
+
+    rows = sorted(json.loads((Path(sys.argv[1]) / "results.json").read_text()), key=lambda r: r.get("started", 0))
+    refit, stated, within, errors = OnlineRefit(MemoryModel.load(default_model("cpu"))), [], [], []
+    for i, row in enumerate(rows):
+        prediction = refit.model(rows[:i]).predict(row["config"])["peak_memory_mb"]
+        measured = peak(row, "peak_memory_mb")
+        stated.append(f"{prediction.error / prediction.mb:.0%}")
+        if refit.current is not None and measured:
+            within.append(abs(prediction.mb - measured) <= prediction.error)
+            errors.append(abs(prediction.mb - measured) / measured)
+    print("stated error per trial, in start order:", " ".join(stated))
+    print(f"refitted predictions: {sum(within)} of {len(within)} within their stated error; median error "
+          f"{statistics.median(errors):.0%}, largest {max(errors):.0%}")  # fmt: skip
