@@ -101,7 +101,6 @@ class SweepPlan:
     cpu_fallback: bool = False  # a smoke test: a GPU study runs on CPU where the cluster has no GPU
     storage_endpoint: str | None = None  # an S3-compatible server's http(s)://HOST:PORT (tuning.storage)
     placement: str = "PACK"  # Ray's placement strategy for a trial's Ray Train workers
-    teach_failures: bool = True  # failed trials reach Optuna as constraint violations (tuning.failure_feedback)
 
 
 class SweepSearch(OptunaSearch):
@@ -193,7 +192,6 @@ class SweepSearch(OptunaSearch):
             ot_trial.set_constraint(name, value)
         self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
         self._completed_trials.add(trial_id)
-
 
     def _stopped_early(self, trial_id: str, result: dict | None, error: bool) -> bool:
         return (
@@ -391,7 +389,6 @@ def _searcher(plan: SweepPlan) -> OptunaSearch | None:
         storage=storage,
     )
     search.refuse, search.job = getattr(plan.job, "refuse", None), plan.job
-    search.teach_failures = plan.teach_failures
     search.limit = plan.trials if plan.exact_points else None
     # A sweep restarted from scratch has asked for these already (the enqueued points wait to be asked).
     waiting = optuna.trial.TrialState.WAITING
@@ -490,7 +487,8 @@ def run_sweep(plan: SweepPlan, *, address: str | None, resume: bool, quiet: bool
             print("sweep: no saved sweep state to resume; starting it again", flush=True)
             if _has_trials(plan):
                 plan = dataclasses.replace(plan, points=[])
-        forget_rungs(plan.sweep_dir)
+        if not plan.fixed:  # the search's own rungs; re-runs of fixed points have none
+            forget_rungs(plan.sweep_dir)
         fs, storage_path = Storage(plan.storage, plan.storage_endpoint).place()
         tuner = tune.Tuner(
             _trainable(plan),
