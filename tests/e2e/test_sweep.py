@@ -237,9 +237,9 @@ def test_seeds_re_run_the_best_configs_ranked_by_bound_and_a_later_sweep_warm_st
     assert "sweep: race round 1: 1 re-run(s) of 1 configuration(s), up to 2 runs each" in result.stdout
     assert ("race: 1 re-run(s) (1 trial-epochs) of 1 configuration(s) in 1 round(s), up to 2 runs each; --seeds 2 "
             "--top-k 3 would have run 3 (3 trial-epochs)") in result.stdout  # fmt: skip
-    _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-warm")
+    _, children = runs(f"sqlite:///{tmp_path / 'mlflow.db'}", "auxlstm-seeded")  # the study's experiment
     tags = {c.data.tags["auxlstm.trial_id"]: c.data.tags for c in children}
-    assert len(tags) == 2 and tags[raced["trial_id"]]["auxlstm.seed_of"] == own["trial_id"]
+    assert len(tags) == 4 + 2 and tags[raced["trial_id"]]["auxlstm.seed_of"] == own["trial_id"]  # seeded: 4 runs
     assert tags[raced["trial_id"]]["auxlstm.config_group"] == tags[own["trial_id"]]["auxlstm.config_group"]
     (top,) = json.loads((tmp_path / "sweeps" / "warm" / "export" / "summary.json").read_text())["top"]
     assert top["seeds"] == 2 and top["seed_trials"] == [own["trial_id"], raced["trial_id"]]
