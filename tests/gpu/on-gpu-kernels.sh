@@ -5,8 +5,11 @@
 OUT=${OUT:-./gpu-results}; mkdir -p "$OUT"
 SCRATCH=$(mktemp -d)
 export PYTHONUNBUFFERED=1 AUXLSTM_DATA_DIR=$PWD/.gpu-carry/data
-python3 -m pip install -q --no-index --no-deps --target "$SCRATCH/site" .gpu-carry/wheels/*.whl > "$OUT/install.txt" 2>&1
-export PYTHONPATH=$PWD:$SCRATCH/site PATH=$SCRATCH/site/bin:$PATH
+# Wheels are zip files: unpacked, not installed, so the device's python3 needs no pip. ninja's binary is a script
+# of its wheel's data folder; FlashRNN's fused kernel calls it to compile on first use.
+for wheel in .gpu-carry/wheels/*.whl; do python3 -m zipfile -e "$wheel" "$SCRATCH/site"; done
+chmod +x "$SCRATCH"/site/ninja-*.data/scripts/ninja 2>/dev/null
+export PYTHONPATH=$PWD:$SCRATCH/site PATH=$(echo "$SCRATCH"/site/ninja-*.data/scripts):$PATH
 T0=$(date +%s); el() { echo $(( $(date +%s) - T0 )); }
 { nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; which nvcc ninja
   python3 -c "import torch;print('torch',torch.__version__,torch.cuda.get_device_name(),'cudnn',torch.backends.cudnn.version())"; } > "$OUT/env.txt" 2>&1
