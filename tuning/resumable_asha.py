@@ -15,12 +15,12 @@ same decision again (ASHA itself would let a trial it had stopped go on, because
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from ray.tune.schedulers import ASHAScheduler, TrialScheduler
 
+from data.files import atomic_target
 from tuning.failure_feedback import NotesFailures
 
 ASHA_STATE = "asha_rungs.json"
@@ -84,9 +84,8 @@ class ResumableASHA(NotesFailures, ASHAScheduler):
             "rungs": [{"milestone": milestone, "records": dict(recorded)} for milestone, recorded in self.rungs()],
             "stopped_at": self.stopped_at,
         }
-        tmp = self.state_file.with_name(f".{self.state_file.name}.tmp")
-        tmp.write_text(json.dumps(state, indent=1))
-        os.replace(tmp, self.state_file)
+        with atomic_target(self.state_file) as tmp:
+            tmp.write_text(json.dumps(state, indent=1))
 
     def _load_once(self) -> None:
         if self.loaded:

@@ -154,8 +154,8 @@ class SweepSearch(OptunaSearch):
             if self.teach_failures:
                 predicted = self.job.predicted(params).get("peak_memory_mb") if self.job is not None else None
                 budget = getattr(self.job, "memory_budget_mb", None)
-                over = predicted.mb - budget if predicted is not None and budget is not None else 1.0
-                ot_trial.set_constraint(feedback.MEMORY, max(over, 1.0))
+                for name, value in feedback.violations(feedback.MEMORY, predicted and predicted.mb, budget).items():
+                    ot_trial.set_constraint(name, value)
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
             recorder = active_recorder()
             if recorder is not None:

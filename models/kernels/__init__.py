@@ -24,20 +24,14 @@ State = tuple[torch.Tensor, torch.Tensor]  # (h, c), each (1, N, H) as nn.LSTM t
 __all__ = ["KERNEL_NAMES", "KernelUnavailable", "final_state", "resolve", "run"]
 
 
-def _module(kernel: str):
-    if kernel == "cudnn":
-        return cudnn
-    from models.kernels import flashrnn  # imports FlashRNN: only when chosen
-
-    return flashrnn
-
-
 def run(lstm: nn.LSTM, x: torch.Tensor, state: State | None, kernel: str = "auto") -> tuple[torch.Tensor, State]:
     """`lstm(x, state)` through `kernel`: x (N, S, I) -> outputs (N, S, H), (h, c) each (1, N, H)."""
     chosen = resolve(kernel, lstm.hidden_size, x.device)
     if chosen == "cudnn":
         return cudnn.run(lstm, x, state)
-    return _module(chosen).run(lstm, x, state, backend=chosen)
+    from models.kernels import flashrnn  # imports FlashRNN: only when chosen
+
+    return flashrnn.run(lstm, x, state, backend=chosen)
 
 
 def final_state(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, state: State, kernel: str = "auto") -> State:
@@ -46,4 +40,6 @@ def final_state(lstm: nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, state: St
     chosen = resolve(kernel, lstm.hidden_size, x.device)
     if chosen == "cudnn":
         return cudnn.final_state(lstm, x, lengths, state)
-    return _module(chosen).final_state(lstm, x, lengths, state, backend=chosen)
+    from models.kernels import flashrnn
+
+    return flashrnn.final_state(lstm, x, lengths, state, backend=chosen)

@@ -261,10 +261,15 @@ def prefix_passes(model, tokens, truncation: int, aux: AuxConfig, gen: torch.Gen
     return passes
 
 
+def _same(rows: list[dict], variant: str, seq_len: int) -> list[dict]:
+    """The rows of a variant at a length, today's kernel (cuDNN) first."""
+    found = [r for r in rows if (r["variant"], r["seq_len"]) == (variant, seq_len)]
+    return sorted(found, key=lambda r: r.get("kernel", "auto") not in ("auto", "cudnn"))
+
+
 def _baseline(rows: list[dict], seq_len: int) -> dict | None:
-    """Plain LSTM full BPTT at this length through today's kernel: what every ratio divides by."""
-    plain = [r for r in rows if r["seq_len"] == seq_len and r["variant"] == "lstm full BPTT"]
-    return next((r for r in plain if r.get("kernel", "auto") in ("auto", "cudnn")), plain[0] if plain else None)
+    """Plain LSTM full BPTT at this length, through today's kernel where it ran: what every ratio divides by."""
+    return next(iter(_same(rows, "lstm full BPTT", seq_len)), None)
 
 
 def _label(row: dict) -> str:
@@ -313,13 +318,11 @@ def kernel_table(rows: list[dict]) -> list[str]:
     ]
     for row in rows:
         base = _baseline(rows, row["seq_len"])
-        cudnn = next(
-            (r for r in rows if (r["variant"], r["seq_len"]) == (row["variant"], row["seq_len"])
-             and r.get("kernel") in ("auto", "cudnn")),
-            None,
-        )  # fmt: skip
+        reference = _same(rows, row["variant"], row["seq_len"])[0]
         aux_ms = row.get("floor_parts_ms", {}).get("auxiliary LSTM")
-        aux_cudnn = cudnn.get("floor_parts_ms", {}).get("auxiliary LSTM") if cudnn else None
+        aux_cudnn = None  # this variant's auxiliary stack through cuDNN, where it ran
+        if reference.get("kernel", "auto") in ("auto", "cudnn"):
+            aux_cudnn = reference.get("floor_parts_ms", {}).get("auxiliary LSTM")
         ratio = f"{row['ms_per_step'] / base['ms_per_step']:.2f}x" if base else "-"
         aux = f"{aux_ms:.1f}" if aux_ms is not None else "-"
         speedup = f"{aux_cudnn / aux_ms:.2f}x" if aux_ms and aux_cudnn else "-"

@@ -28,10 +28,15 @@ class OnlineRefit:
     start: MemoryModel
     current: MemoryModel | None = None
     measured: int = 0  # this sweep's measured trials the last refit saw
+    ended: int = -1  # rows with a measured status at the last call: unchanged, nothing new was measured
 
     def model(self, rows: Iterable[Mapping[str, Any]]) -> MemoryModel:
         rows = list(rows)
         in_use = self.current or self.start
+        ended = sum(r.get("status") in MEASURED for r in rows)  # cheap: asked before every suggestion
+        if ended == self.ended:
+            return in_use
+        self.ended = ended
         count = len(measured_runs(rows, self.start.device, MEASURED))
         if count < REFIT_MIN or count == self.measured:
             return in_use

@@ -18,6 +18,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from data.files import atomic_target
+
 TABLES = Path(__file__).parents[1] / "replay_tables"  # the shipped tables
 DEFAULT_TABLE = TABLES / "replay-grid.parquet"
 
@@ -47,9 +49,8 @@ def table_from_rows(rows: Iterable[Mapping[str, Any]], restrict: Any, metric: st
 
 def write_table(path: Path, table: pa.Table, meta: Mapping[str, str]) -> None:
     table = table.replace_schema_metadata({k.encode(): str(v).encode() for k, v in meta.items()})
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    with atomic_target(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 @dataclass(frozen=True)
