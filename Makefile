@@ -16,7 +16,7 @@ DEB_FILES := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/s
 # The browser the MLflow UI test drives headless through Playwright (tests/e2e/test_mlflow_browser.py).
 DEB_BROWSER := chromium fonts-liberation
 
-.PHONY: install data system-data browser sweep ui test test-fast lint clean
+.PHONY: install data system-data browser sweep ui test test-shared-ray test-rest test-fast lint clean
 
 install: $(VENV)/.installed
 
@@ -55,9 +55,15 @@ browser:
 		echo "missing chromium (the MLflow UI test drives it): run 'sudo apt-get install $(DEB_BROWSER)' (see README, Testing)" >&2; exit 1; \
 	fi
 
-# Everything, as CI runs it.
+# Everything, as CI runs it: two pytest processes side by side, each running its tests one at a time. One holds
+# every test on the session's shared Ray cluster (tests/conftest.py marks them `shared_ray`), the other the rest,
+# the namespaced cluster's included; much of either is waiting (for Ray, servers, subprocesses), so they overlap.
 test: data system-data browser
-	AUXLSTM_DATA_DIR="$(DATA_DIR)" $(PY) -m pytest -q
+	$(MAKE) -j2 --output-sync=target test-shared-ray test-rest
+
+test-shared-ray test-rest: data system-data browser
+	AUXLSTM_DATA_DIR="$(DATA_DIR)" $(PY) -m pytest -q -p no:cacheprovider \
+		-m "$(if $(filter test-rest,$@),not )shared_ray"
 
 # While iterating: no end-to-end sweep and nothing marked slow (under 2 minutes on 2 cores); `make test` before a push.
 test-fast: data system-data

@@ -1,10 +1,11 @@
 """`python -m study.replay`: searchers and schedulers compared on a recorded grid, in simulated time.
 
 Record once, from a finished sweep of a grid spec whose trials all ran every epoch (FIFO):
-  python -m study.sweep --study replay-grid --name replay-grid
+  python -m study.sweep --study replay-grid --name replay-grid --seeds 3 --top-k 39
   python -m study.replay record --sweep replay-grid --out study/replay_tables/replay-grid.parquet
-Then replay any searcher x scheduler against it, through the sweep's own searcher and scheduler classes
-(`tuning.replay`), in seconds per sweep:
+(`--seeds 3 --top-k 39`: every configuration under three seeds, so that a seed phase after the search, `--race`
+or a fixed top-k, can be replayed too). Then replay any searcher x scheduler against it, through the sweep's own
+searcher and scheduler classes (`tuning.replay`), in seconds per sweep:
   python -m study.replay compare [--table FILE] [--methods ...] [--repeats 20] [--budget-trials 8] [--plot FILE]
 """
 
@@ -29,7 +30,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     record.add_argument("--out", type=Path, required=True, help="the Parquet file to write")
     compare = commands.add_parser("compare", help="replay searchers and schedulers against a table")
     compare.add_argument("--table", type=Path, default=DEFAULT_TABLE, help=f"default: {DEFAULT_TABLE.name} (shipped)")
-    compare.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    compare.add_argument("--methods", nargs="+", choices=list(METHODS),
+                         help="default: every method the table can replay (a seed phase needs its seeds recorded)")
     compare.add_argument("--repeats", type=int, default=20, help="replayed sweeps per method, seeds 0..N-1")
     compare.add_argument("--budget-trials", type=float, default=8.0,
                          help="the compute budget, in trials that run every epoch (mean over the grid)")  # fmt: skip

@@ -13,6 +13,14 @@ import secrets
 import pytest
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks `shared_ray` the tests on this cluster: `make test` runs them in one pytest process and the rest beside
+    it in another."""
+    for item in items:
+        if "ray_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared_ray)
+
+
 @pytest.fixture(scope="session")
 def ray_cluster():
     import ray

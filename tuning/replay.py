@@ -2,64 +2,85 @@
 training anything (the idea of Syne Tune's simulator).
 
 The sweep's own searcher (`SweepSearch` with the sampler `tune_sweep.sampler_for` builds) and scheduler
-(`ResumableASHA`, or FIFO) are driven as Tune's controller drives them — suggest, add, one result per epoch, the
-scheduler's decision, completion to both — by a discrete-event loop whose clock advances by the seconds each epoch
-took when the table was recorded. `concurrency` trials run at once; new trials start until the compute budget
-(trial-seconds summed over trials) is spent. Every suggestion is a configuration of the table (the replay's space
-is the recorded grid's).
+(`ResumableASHA`, Tune's asynchronous Hyperband, or FIFO) are driven as Tune's controller drives them — suggest,
+add, one result per epoch, the scheduler's decision, completion to both — by a discrete-event loop whose clock
+advances by the seconds each epoch took when the table was recorded. `concurrency` trials run at once; new trials
+start until the compute budget (trial-seconds summed over trials) is spent. Every suggestion is a configuration of
+the table (the replay's space is the recorded grid's); the search's trials run with the sweep's seed 0.
 
 What is recorded is the anytime curve of the recommendation: after every event, the trial a user would pick (the
-best objective value it reported last) and the true objective of its configuration (its value after the table's
-last epoch), against the compute spent so far.
+best objective value it reported last) and the true objective of its configuration (the table's mean over seeds
+after the last epoch), against the compute spent so far. The search's trials come back as results-table rows, so
+that a seed phase after it (a race, a fixed top-k) can be replayed on the same rules as in a sweep.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
 import optuna
-from ray.tune.schedulers import TrialScheduler
+from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
-from tuning.failure_feedback import NotingFIFO
+from tuning.failure_feedback import NotesFailures, NotingFIFO
 from tuning.replay_methods import Method
 from tuning.resumable_asha import ResumableASHA
 
-# params -> (objective after each epoch, seconds of each epoch), as recorded
-Lookup = Callable[[dict[str, Any]], tuple[list[float], list[float]]]
+Curve = tuple[list[float], list[float]]  # the objective after each epoch, the seconds of each epoch
+
+
+class World(Protocol):
+    """The recorded table as a replayed sweep looks it up."""
+
+    def curve(self, params: Mapping[str, Any], seed: int = 0) -> Curve: ...
+
+    def truth(self, params: Mapping[str, Any]) -> float: ...
 
 
 @dataclass
 class Trace:
-    """One replayed sweep: after each event, the compute spent (s) and the true objective of the recommendation."""
+    """One replayed sweep: after each event, the compute spent (s) and the true objective of the recommendation;
+    the search's trials as results-table rows."""
 
     compute: list[float]
     true_best: list[float]
     trials: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class NotingHyperband(NotesFailures, AsyncHyperBandScheduler):
+    """Tune's asynchronous Hyperband (ASHA over several brackets, each trial in one), noting failures."""
+
+
+def scheduler_for(method: Method, *, metric: str, mode: str, epochs: int, reduction_factor: int) -> TrialScheduler:
+    asha = {"time_attr": "supervised_epoch", "metric": metric, "mode": mode, "max_t": epochs,
+            "grace_period": method.grace_period, "reduction_factor": reduction_factor}  # fmt: skip
+    if method.scheduler == "asha":
+        return ResumableASHA(state_file=None, **asha)
+    if method.scheduler == "hyperband":
+        return NotingHyperband(brackets=method.brackets, **asha)
+    return NotingFIFO()
 
 
 def replay(
-    space: Any, lookup: Lookup, method: Method, *, metric: str, mode: str, epochs: int, budget_s: float,
+    space: Any, world: World, method: Method, *, metric: str, mode: str, epochs: int, budget_s: float,
     concurrency: int, seed: int, reduction_factor: int = 2,
 ) -> Trace:  # fmt: skip
-    """One sweep of `method` over `space`, its trials' epochs looked up instead of trained (`lookup`)."""
+    """One sweep of `method` over `space`, its trials' epochs looked up in `world` instead of trained."""
     from tuning.tune_sweep import SweepSearch, sampler_for
 
+    np.random.seed(seed)  # Tune's Hyperband draws each trial's bracket from numpy's global generator
     sampler = sampler_for(method.sampler, seed, method.startup)
     search = SweepSearch(space=space, metric=metric, mode=mode, sampler=sampler, study_name="replay",
                          storage=optuna.storages.InMemoryStorage())  # fmt: skip
     search.stopped_as_pruned, search.max_epochs = method.stopped_as_pruned, epochs
-    scheduler: TrialScheduler = NotingFIFO()
-    if method.scheduler == "asha":
-        scheduler = ResumableASHA(
-            state_file=None, time_attr="supervised_epoch", metric=metric, mode=mode, max_t=epochs,
-            grace_period=method.grace_period, reduction_factor=reduction_factor,
-        )  # fmt: skip
-    loop = _EventLoop(search, scheduler, lookup, budget_s, concurrency)
+    scheduler = scheduler_for(method, metric=metric, mode=mode, epochs=epochs, reduction_factor=reduction_factor)
+    loop = _EventLoop(search, scheduler, world, budget_s, concurrency)
     sign = 1.0 if mode == "max" else -1.0
     trace = Trace([], [], 0)
     while loop.fill() or loop.events:
@@ -74,19 +95,21 @@ def replay(
             loop.schedule(trial_id, epoch)
         pick = max(loop.reported, key=lambda t: sign * loop.reported[t])  # the recommendation: best last report
         trace.compute.append(loop.spent)
-        trace.true_best.append(loop.curves[pick][0][-1])
+        trace.true_best.append(world.truth(loop.params[pick]))
     trace.trials = loop.started
+    trace.rows = [loop.row(trial_id, metric) for trial_id in loop.params]
     return trace
 
 
 class _EventLoop:
     """Trials' epochs in simulated time: which ends next, the compute spent, and starting trials while it lasts."""
 
-    def __init__(self, search: Any, scheduler: TrialScheduler, lookup: Lookup, budget_s: float, concurrency: int):
-        self.search, self.scheduler, self.lookup = search, scheduler, lookup
+    def __init__(self, search: Any, scheduler: TrialScheduler, world: World, budget_s: float, concurrency: int):
+        self.search, self.scheduler, self.world = search, scheduler, world
         self.budget_s, self.concurrency = budget_s, concurrency
         self.events: list[tuple[float, int, str]] = []  # (simulated time an epoch ends, tie-break, trial id)
-        self.curves: dict[str, tuple[list[float], list[float]]] = {}
+        self.params: dict[str, dict[str, Any]] = {}
+        self.curves: dict[str, Curve] = {}
         self.reached: dict[str, int] = {}
         self.reported: dict[str, float] = {}
         self.spent = self.clock = 0.0
@@ -102,7 +125,8 @@ class _EventLoop:
                 self.exhausted = True
                 break
             self.started += 1
-            self.curves[trial_id], self.reached[trial_id] = self.lookup(params), 0
+            self.params[trial_id], self.curves[trial_id] = params, self.world.curve(params)
+            self.reached[trial_id] = 0
             self.scheduler.on_trial_add(None, SimpleNamespace(trial_id=trial_id))
             self.schedule(trial_id, 0)
         return bool(self.events)
@@ -121,3 +145,13 @@ class _EventLoop:
         value = self.curves[trial_id][0][epoch - 1]
         self.reported[trial_id] = value
         return trial_id, epoch, value
+
+    def row(self, trial_id: str, metric: str) -> dict[str, Any]:
+        """The trial as the sweep's results table holds it (COMPLETE: every epoch run; STOPPED: by the scheduler)."""
+        values, _ = self.curves[trial_id]
+        reached = self.reached[trial_id]
+        return {
+            "trial_id": trial_id, "params": self.params[trial_id], "config": {"train.seed": 0},
+            "status": "COMPLETE" if reached == len(values) else "STOPPED", "metrics": {metric: values[reached - 1]},
+            "history": [{"supervised_epoch": e + 1, metric: v} for e, v in enumerate(values[:reached])],
+        }  # fmt: skip
