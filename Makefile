@@ -58,6 +58,7 @@ browser:
 # Everything, as CI runs it: two pytest processes side by side, each running its tests one at a time. One holds
 # every test on the session's shared Ray cluster (tests/conftest.py marks them `shared_ray`), the other the rest,
 # the namespaced cluster's included; much of either is waiting (for Ray, servers, subprocesses), so they overlap.
+# The set-up runs first, one step at a time (two of them may call apt-get), so the parallel half finds it done.
 test: data system-data browser
 	$(MAKE) -j2 --output-sync=target test-shared-ray test-rest
 

@@ -28,10 +28,8 @@ from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
 from ray.tune.search import Searcher
 
 from tuning.failure_feedback import NotesFailures, NotingFIFO
-from tuning.replay_methods import Method
+from tuning.replay_methods import Curve, Method
 from tuning.resumable_asha import ResumableASHA
-
-Curve = tuple[list[float], list[float]]  # the objective after each epoch, the seconds of each epoch
 
 
 class World(Protocol):
@@ -97,8 +95,21 @@ def replay(
         trace.compute.append(loop.spent)
         trace.true_best.append(world.truth(loop.params[pick]))
     trace.trials = loop.started
-    trace.rows = [loop.row(trial_id, metric) for trial_id in loop.params]
+    trace.rows = [
+        trial_row(trial_id, loop.params[trial_id], 0, loop.curves[trial_id][0], loop.reached[trial_id], metric)
+        for trial_id in loop.params
+    ]
     return trace
+
+
+def trial_row(trial_id: str, params: dict, seed: int, values: list[float], reached: int, metric: str) -> dict:
+    """A replayed trial as the sweep's results table holds it (COMPLETE: every epoch run; STOPPED: by the
+    scheduler after `reached`)."""
+    return {
+        "trial_id": trial_id, "params": params, "config": {"train.seed": seed},
+        "status": "COMPLETE" if reached == len(values) else "STOPPED", "metrics": {metric: values[reached - 1]},
+        "history": [{"supervised_epoch": e + 1, metric: v} for e, v in enumerate(values[:reached])],
+    }  # fmt: skip
 
 
 class _EventLoop:
@@ -145,13 +156,3 @@ class _EventLoop:
         value = self.curves[trial_id][0][epoch - 1]
         self.reported[trial_id] = value
         return trial_id, epoch, value
-
-    def row(self, trial_id: str, metric: str) -> dict[str, Any]:
-        """The trial as the sweep's results table holds it (COMPLETE: every epoch run; STOPPED: by the scheduler)."""
-        values, _ = self.curves[trial_id]
-        reached = self.reached[trial_id]
-        return {
-            "trial_id": trial_id, "params": self.params[trial_id], "config": {"train.seed": 0},
-            "status": "COMPLETE" if reached == len(values) else "STOPPED", "metrics": {metric: values[reached - 1]},
-            "history": [{"supervised_epoch": e + 1, metric: v} for e, v in enumerate(values[:reached])],
-        }  # fmt: skip

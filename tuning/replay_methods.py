@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+Curve = tuple[list[float], list[float]]  # a recorded run: the objective after each epoch, the seconds of each epoch
+
 
 @dataclass(frozen=True)
 class Method:

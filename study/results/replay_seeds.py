@@ -29,6 +29,8 @@ def phase_points(rows: list[dict[str, Any]], method: Any, metric: str, mode: str
 
 def with_seed_phase(trace: Any, world: Any, method: Any, *, metric: str, mode: str, reserve_s: float) -> Any:
     """The trace of a replayed search (`tuning.replay.Trace`) continued by its method's seed phase."""
+    from tuning.replay import trial_row
+
     rows = list(trace.rows)
     compute, true_best = list(trace.compute), list(trace.true_best)
     spent, round_ = compute[-1], 0
@@ -39,11 +41,8 @@ def with_seed_phase(trace: Any, world: Any, method: Any, *, metric: str, mode: s
                 break
             values, seconds = world.curve(point, point["train.seed"])
             spent += sum(seconds)
-            rows.append({
-                "trial_id": f"{point[SEED_OF]}-seed{point['train.seed']}", "params": point,
-                "config": {"train.seed": point["train.seed"]}, "status": "COMPLETE", "metrics": {metric: values[-1]},
-                "history": [{"supervised_epoch": e + 1, metric: v} for e, v in enumerate(values)],
-            })  # fmt: skip
+            seed = point["train.seed"]
+            rows.append(trial_row(f"{point[SEED_OF]}-seed{seed}", point, seed, values, len(values), metric))
             groups = seed_groups(rows, metric, mode)
             compute.append(spent)
             true_best.append(world.truth(groups[0].origin["params"]) if groups else true_best[-1])

@@ -22,11 +22,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from data.files import atomic_target
+from tuning.replay_methods import Curve
 
 TABLES = Path(__file__).parents[1] / "replay_tables"  # the shipped tables
 DEFAULT_TABLE = TABLES / "replay-grid.parquet"
-
-Curve = tuple[list[float], list[float]]  # the objective after each epoch, the seconds of each epoch
 
 
 def config_key(params: Mapping[str, Any]) -> str:
